@@ -1,0 +1,264 @@
+"""The ``respite`` command line.
+
+Calculators print JSON (amounts as strings with two decimals). Bad input exits with
+status 2 and one line on stderr naming the option and what is wrong; never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+import typer
+from typer.exceptions import TyperException
+
+from respite.adapters.clock import SystemClock
+from respite.domain.money import Currency, Money, parse_amount
+from respite.domain.notice import Channel
+from respite.errors import ConflictError, InputError, NotAllowed, RespiteError
+from respite.rules.loader import load_pack
+from respite.services import calculators
+
+app = typer.Typer(
+    name="respite",
+    help="Respite: social debt collection with exact money and law.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+)
+calc = typer.Typer(help="Calculators for collection costs, interest, allocation and dates.", no_args_is_help=True)
+app.add_typer(calc, name="calc")
+
+EXIT_INPUT = 2
+EXIT_CONFLICT = 1
+
+
+def _emit(result: dict[str, Any]) -> None:
+    typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+def _date(value: str | None, option: str, *, default_today: bool = False) -> date:
+    if value is None:
+        if default_today:
+            return SystemClock().today()
+        raise InputError("is required", field=option)
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(f"expected a date as YYYY-MM-DD, got {value!r}", field=option) from None
+
+
+def _money(value: str, currency: Currency, option: str) -> Money:
+    try:
+        return Money(parse_amount(value, currency), currency)
+    except InputError as exc:
+        raise InputError(str(exc), field=option) from None
+
+
+def _currency(value: str | None, jurisdiction: str) -> Currency:
+    if value is None:
+        return load_pack(jurisdiction).currency
+    try:
+        return Currency.of(value)
+    except InputError as exc:
+        raise InputError(str(exc), field="--currency") from None
+
+
+def _jurisdiction(value: str, allowed: Sequence[str] = ("NL", "BE", "PL")) -> str:
+    code = value.strip().upper()
+    if code not in allowed:
+        raise InputError(f"must be one of {', '.join(allowed)}, got {value!r}", field="--jurisdiction")
+    return code
+
+
+def _choice(value: str, allowed: Sequence[str], option: str) -> str:
+    v = value.strip().lower()
+    if v not in allowed:
+        raise InputError(f"must be one of {', '.join(allowed)}, got {value!r}", field=option)
+    return v
+
+
+def _percent(value: str | None, option: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        result = Decimal(value.strip().rstrip("%").replace(",", "."))
+    except InvalidOperation:
+        raise InputError(f"expected a number, got {value!r}", field=option) from None
+    if not result.is_finite():
+        raise InputError(f"expected a number, got {value!r}", field=option)
+    return result
+
+
+JurisdictionOpt = Annotated[str, typer.Option("--jurisdiction", "-j", help="NL, BE or PL.")]
+
+
+@calc.command("costs")
+def calc_costs(
+    jurisdiction: JurisdictionOpt,
+    principal: Annotated[
+        list[str],
+        typer.Option(help="Principal of a claim; repeat for several claims in one reminder."),
+    ],
+    debtor: Annotated[str, typer.Option(help="consumer or business.")] = "consumer",
+    currency: Annotated[str | None, typer.Option(help="EUR or PLN (default: the jurisdiction's).")] = None,
+    vat_uplift: Annotated[
+        bool,
+        typer.Option("--vat-uplift", help="NL: the creditor declares it cannot deduct VAT."),
+    ] = False,
+    on: Annotated[
+        str | None,
+        typer.Option(help="Date of the reminder (PL: the due date). Default: today."),
+    ] = None,
+    paid_in_term: Annotated[
+        str | None,
+        typer.Option(help="NL: amount paid inside the 14-day term (costs are recomputed)."),
+    ] = None,
+    eur_rate: Annotated[
+        str | None, typer.Option(help="PL: NBP average EUR rate to use instead of the table.")
+    ] = None,
+) -> None:
+    """Statutory collection costs (NL BIK staffel, BE Book XIX caps, PL art. 10 compensation)."""
+    code = _jurisdiction(jurisdiction)
+    cur = _currency(currency, code)
+    principals = [_money(p, cur, "--principal") for p in principal]
+    paid = _money(paid_in_term, cur, "--paid-in-term") if paid_in_term is not None else None
+    rate = _percent(eur_rate, "--eur-rate")
+    _emit(
+        calculators.collection_costs(
+            code,
+            principals,
+            debtor=_choice(debtor, calculators.DEBTOR_KINDS, "--debtor"),
+            on=_date(on, "--on", default_today=True),
+            vat_uplift_declared=vat_uplift,
+            paid_in_term=paid,
+            eur_rate=rate,
+        )
+    )
+
+
+@calc.command("interest")
+def calc_interest(
+    jurisdiction: JurisdictionOpt,
+    principal: Annotated[str, typer.Option(help="The principal amount.")],
+    from_: Annotated[str, typer.Option("--from", help="First day of default (YYYY-MM-DD).")],
+    to: Annotated[str, typer.Option(help="End date; days counted = to − from.")],
+    kind: Annotated[str, typer.Option(help="consumer (statutory) or commercial.")] = "consumer",
+    currency: Annotated[str | None, typer.Option(help="Default: the jurisdiction's currency.")] = None,
+    contract_rate: Annotated[
+        str | None,
+        typer.Option(help="A contractual yearly rate in percent (BE consumers: capped)."),
+    ] = None,
+) -> None:
+    """Statutory interest, split at every rate change, with the periods used."""
+    code = _jurisdiction(jurisdiction)
+    cur = _currency(currency, code)
+    _emit(
+        calculators.interest(
+            code,
+            _choice(kind, ("consumer", "commercial"), "--kind"),
+            _money(principal, cur, "--principal"),
+            _date(from_, "--from"),
+            _date(to, "--to"),
+            contract_percent=_percent(contract_rate, "--contract-rate"),
+        )
+    )
+
+
+@calc.command("allocate")
+def calc_allocate(
+    jurisdiction: JurisdictionOpt,
+    payment: Annotated[str, typer.Option(help="The amount paid.")],
+    costs: Annotated[str, typer.Option(help="Outstanding collection costs.")] = "0",
+    interest: Annotated[str, typer.Option(help="Outstanding interest.")] = "0",
+    principal: Annotated[str, typer.Option(help="Outstanding principal.")] = "0",
+    currency: Annotated[str | None, typer.Option(help="Default: the jurisdiction's currency.")] = None,
+    on: Annotated[str | None, typer.Option(help="Date of payment. Default: today.")] = None,
+) -> None:
+    """Allocate a payment to costs, interest and principal (NL art. 6:44 BW)."""
+    code = _jurisdiction(jurisdiction)
+    cur = _currency(currency, code)
+    _emit(
+        calculators.allocate_payment(
+            code,
+            _money(payment, cur, "--payment"),
+            costs=_money(costs, cur, "--costs"),
+            interest_due=_money(interest, cur, "--interest"),
+            principal=_money(principal, cur, "--principal"),
+            on=_date(on, "--on", default_today=True),
+        )
+    )
+
+
+@calc.command("cost-date")
+def calc_cost_date(
+    jurisdiction: JurisdictionOpt,
+    sent: Annotated[str, typer.Option(help="Date the reminder was sent (YYYY-MM-DD).")],
+    channel: Annotated[str, typer.Option(help="post or email.")] = "post",
+    receipt_days: Annotated[
+        int | None,
+        typer.Option(
+            help="NL: assume receipt on this delivery day after sending (default from the rule pack)."
+        ),
+    ] = None,
+) -> None:
+    """First day collection costs may be charged after the formal notice (NL, BE)."""
+    code = _jurisdiction(jurisdiction, ("NL", "BE"))
+    try:
+        ch = Channel.of(channel)
+    except InputError as exc:
+        raise InputError(str(exc), field="--channel") from None
+    _emit(calculators.cost_date(code, _date(sent, "--sent"), ch, receipt_days=receipt_days))
+
+
+@calc.command("reference")
+def calc_reference(
+    create: Annotated[str, typer.Option(help="Text to turn into an ISO 11649 RF reference.")],
+) -> None:
+    """Create an ISO 11649 structured creditor reference (RF)."""
+    try:
+        _emit(calculators.reference(create))
+    except InputError as exc:
+        raise InputError(str(exc), field="--create") from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI; map every expected error to one line and an exit status."""
+    args = list(argv) if argv is not None else sys.argv[1:]
+    try:
+        code = app(args=args, standalone_mode=False, prog_name="respite")
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except TyperException as exc:
+        # Typer's own (vendored click) usage errors: a missing or unknown option.
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            typer.echo(ctx.get_help(), err=True)
+        else:
+            message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            typer.echo(f"respite: error: {_one_line(message)}", err=True)
+        sys.exit(EXIT_INPUT)
+    except InputError as exc:
+        typer.echo(f"respite: error: {_one_line(str(exc))}", err=True)
+        sys.exit(EXIT_INPUT)
+    except (ConflictError, NotAllowed) as exc:
+        typer.echo(f"respite: error: {_one_line(str(exc))}", err=True)
+        sys.exit(EXIT_CONFLICT)
+    except RespiteError as exc:
+        typer.echo(f"respite: error: {_one_line(str(exc))}", err=True)
+        sys.exit(EXIT_CONFLICT)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()
