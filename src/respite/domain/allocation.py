@@ -167,8 +167,10 @@ def allocate_across_claims(
         else:
             portions = allocate_pro_rata(remaining, open_amounts)
         status = "not yet due" if head[0] else "due"
-        how = "pro rata among equally onerous and old claims" if len(group) > 1 else (
-            "most onerous, then oldest"
+        how = (
+            "pro rata among equally onerous and old claims"
+            if len(group) > 1
+            else ("most onerous, then oldest")
         )
         for claim, portion in zip(group, portions, strict=True):
             if portion.is_positive:

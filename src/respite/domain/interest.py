@@ -24,7 +24,7 @@ import calendar
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from enum import Enum
 
 from respite.domain.money import Currency, Money
@@ -41,6 +41,9 @@ __all__ = [
 ]
 
 HUNDRED = Decimal(100)
+# Intermediate results keep 34 significant digits whatever the caller's context says, so
+# the only rounding that matters is the explicit one of the total.
+_EXACT = Context(prec=34, rounding=ROUND_HALF_EVEN)
 
 
 class DayCount(Enum):
@@ -118,6 +121,18 @@ def accrue_interest(
     day_count: DayCount,
 ) -> InterestResult:
     """Interest on ``principal`` over ``[start, end)`` with the rates ``rates`` gives."""
+    with localcontext(_EXACT):
+        return _accrue(principal, start, end, rates, compounding, day_count)
+
+
+def _accrue(
+    principal: Money,
+    start: date,
+    end: date,
+    rates: RateLookup,
+    compounding: Compounding,
+    day_count: DayCount,
+) -> InterestResult:
     if principal.is_negative:
         raise ValidationError(f"principal must not be negative, got {principal}")
     if end < start:
@@ -143,7 +158,14 @@ def accrue_interest(
             exact = base * piece.percent * days / (HUNDRED * year_days)
             periods.append(
                 InterestPeriod(
-                    piece.start, piece.end, days, year_days, piece.percent, base, exact, piece.source
+                    piece.start,
+                    piece.end,
+                    days,
+                    year_days,
+                    piece.percent,
+                    base,
+                    exact,
+                    piece.source,
                 )
             )
             accrued_in_block += exact

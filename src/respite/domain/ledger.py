@@ -17,7 +17,8 @@ Invariants (tested with Hypothesis in ``tests/unit/test_ledger_properties.py``):
   ``charged − written_off − allocated = outstanding``;
 - no part of a claim, and no credit, is ever negative;
 - a reversal restores the balances exactly as they were before the reversed entry's
-  effect (for a payment: as if the payment and its allocations had not happened);
+  effect (for a payment: as if the payment and its allocations had not happened; for a
+  charge that credit was allocated to: that allocation is undone with it);
 - an entry is reversed at most once and entries are never changed or removed.
 """
 
@@ -53,6 +54,20 @@ class Entry:
     payment_seq: int | None = None  # ALLOCATION: the payment whose credit it uses
     reverses: int | None = None  # REVERSAL: the entry it undoes
     memo: str = ""
+
+    @property
+    def part(self) -> Bucket:
+        """The part of the claim a charge, allocation or write-off touches."""
+        if self.bucket is None:
+            raise ConflictError(f"ledger entry {self.seq} ({self.kind.value}) has no part")
+        return self.bucket
+
+    @property
+    def target(self) -> int:
+        """The entry a reversal undoes."""
+        if self.reverses is None:
+            raise ConflictError(f"ledger entry {self.seq} ({self.kind.value}) reverses nothing")
+        return self.reverses
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,26 +112,22 @@ class Ledger:
         def apply(entry: Entry, sign: int) -> None:
             amount = entry.amount if sign > 0 else -entry.amount
             if entry.kind is EntryKind.CHARGE:
-                assert entry.bucket is not None
-                parts[entry.bucket] = parts[entry.bucket] + amount
+                parts[entry.part] = parts[entry.part] + amount
                 totals["charged"] = totals["charged"] + amount
             elif entry.kind is EntryKind.WRITE_OFF:
-                assert entry.bucket is not None
-                parts[entry.bucket] = parts[entry.bucket] - amount
+                parts[entry.part] = parts[entry.part] - amount
                 totals["wo"] = totals["wo"] + amount
             elif entry.kind is EntryKind.PAYMENT:
                 totals["credit"] = totals["credit"] + amount
                 totals["received"] = totals["received"] + amount
             elif entry.kind is EntryKind.ALLOCATION:
-                assert entry.bucket is not None
-                parts[entry.bucket] = parts[entry.bucket] - amount
+                parts[entry.part] = parts[entry.part] - amount
                 totals["credit"] = totals["credit"] - amount
                 totals["allocated"] = totals["allocated"] + amount
 
         for entry in self.entries:
             if entry.kind is EntryKind.REVERSAL:
-                assert entry.reverses is not None
-                apply(by_seq[entry.reverses], -1)
+                apply(by_seq[entry.target], -1)
             else:
                 apply(entry, +1)
         return Balances(
@@ -212,9 +223,9 @@ class Ledger:
         """Undo one entry; a reversed payment takes its allocations with it."""
         target = self.entry(seq)
         if target.kind in (EntryKind.REVERSAL, EntryKind.ALLOCATION):
+            what = "a reversal" if target.kind is EntryKind.REVERSAL else "an allocation"
             raise ConflictError(
-                f"entry {seq} is {'a reversal' if target.kind is EntryKind.REVERSAL else 'an allocation'}"
-                "; reverse the payment or charge it belongs to instead"
+                f"entry {seq} is {what}; reverse the payment or charge it belongs to instead"
             )
         if self.is_reversed(seq):
             raise ConflictError(f"entry {seq} of claim {self.claim_id} is already reversed")
@@ -228,16 +239,31 @@ class Ledger:
                 and not self.is_reversed(e.seq)
             ] + [target]
         elif target.kind is EntryKind.CHARGE:
-            assert target.bucket is not None
-            open_part = self.balances().part(target.bucket)
-            if target.amount > open_part:
+            # Credit allocated to this part after the charge would leave it negative:
+            # undo those allocations too, newest first, and let the credit flow again.
+            shortfall = target.amount - self.balances().part(target.part)
+            undone: list[Entry] = []
+            for e in reversed(self.entries):
+                if not shortfall.is_positive:
+                    break
+                if (
+                    e.kind is EntryKind.ALLOCATION
+                    and e.bucket is target.bucket
+                    and not self.is_reversed(e.seq)
+                ):
+                    undone.append(e)
+                    shortfall = shortfall - e.amount
+            if shortfall.is_positive:
                 raise ConflictError(
-                    f"cannot reverse charge {seq}: payments or write-offs already reduced "
-                    f"the {target.bucket.value} below {target.amount}; reverse those first"
+                    f"cannot reverse charge {seq}: write-offs already reduced the "
+                    f"{target.part.value} below {target.amount}; reverse those first"
                 )
+            targets = [*undone, target]
         next_seq = self._next_seq()
         reversals = [
-            Entry(next_seq + i, EntryKind.REVERSAL, on, t.amount, t.bucket, reverses=t.seq, memo=memo)
+            Entry(
+                next_seq + i, EntryKind.REVERSAL, on, t.amount, t.bucket, reverses=t.seq, memo=memo
+            )
             for i, t in enumerate(targets)
         ]
-        return self._append(*reversals)
+        return self._append(*reversals).allocate_credit(on)

@@ -107,9 +107,7 @@ class Money:
         return cls(Decimal(units).scaleb(-currency.minor_unit), currency)
 
     @classmethod
-    def rounded(
-        cls, value: Decimal, currency: Currency, rounding: str = ROUND_HALF_UP
-    ) -> Money:
+    def rounded(cls, value: Decimal, currency: Currency, rounding: str = ROUND_HALF_UP) -> Money:
         """Money from an exact intermediate result, rounded explicitly."""
         return cls(quantize(value, currency, rounding), currency)
 
@@ -118,9 +116,7 @@ class Money:
         if not isinstance(other, Money):
             raise TypeError(f"cannot combine Money with {type(other).__name__}")
         if other.currency is not self.currency:
-            raise ValidationError(
-                f"cannot combine {self.currency.code} with {other.currency.code}"
-            )
+            raise ValidationError(f"cannot combine {self.currency.code} with {other.currency.code}")
 
     def __add__(self, other: Money) -> Money:
         self._same(other)
@@ -321,7 +317,7 @@ def parse_amount(
                     f"ambiguous amount {original!r}: {head}{tail} or {head}.{tail}? "
                     f"write {head}{tail} or add the cents, e.g. {s}{',00' if sep == '.' else '.00'}"
                 )
-    if not integer or not fraction.isdigit() and fraction:
+    if not integer or (not fraction.isdigit() and fraction):
         raise ValidationError(f"not an amount: {original!r}")
     if len(fraction) > currency.minor_unit:
         raise ValidationError(

@@ -30,13 +30,15 @@ def as_decimal(row: Mapping[str, Any], key: str, origin: str, path: str) -> Deci
     value = _get(row, key, origin, path)
     if not isinstance(value, str | int) or isinstance(value, bool):
         raise ValidationError(
-            f"{key!r} must be a quoted decimal such as \"12.50\", got {value!r}",
+            f'{key!r} must be a quoted decimal such as "12.50", got {value!r}',
             field=where(origin, path),
         )
     try:
         result = Decimal(value)
     except InvalidOperation:
-        raise ValidationError(f"{key!r} is not a decimal: {value!r}", field=where(origin, path)) from None
+        raise ValidationError(
+            f"{key!r} is not a decimal: {value!r}", field=where(origin, path)
+        ) from None
     if not result.is_finite():
         raise ValidationError(f"{key!r} must be finite", field=where(origin, path))
     return result

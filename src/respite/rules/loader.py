@@ -12,8 +12,8 @@ from __future__ import annotations
 import csv
 import os
 import tomllib
-from dataclasses import replace
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import cache
@@ -115,7 +115,9 @@ def _scale(origin: str) -> Callable[[Row, str], Scale]:
         if "brackets" in row:
             brackets = [
                 Bracket(
-                    as_decimal(b, "up_to", origin, f"{path}.brackets[{i}]") if "up_to" in b else None,
+                    as_decimal(b, "up_to", origin, f"{path}.brackets[{i}]")
+                    if "up_to" in b
+                    else None,
                     as_decimal(b, "percent", origin, f"{path}.brackets[{i}]"),
                 )
                 for i, b in enumerate(row["brackets"])
@@ -145,7 +147,9 @@ def _bands(origin: str) -> Callable[[Row, str], tuple[FixedSum, ...]]:
                     as_decimal(band, "above", origin, p) if "above" in band else None,
                     as_decimal(band, "up_to", origin, p) if "up_to" in band else None,
                     as_decimal(band, "amount", origin, p),
-                    as_bool(band, "up_to_inclusive", origin, p) if "up_to_inclusive" in band else True,
+                    as_bool(band, "up_to_inclusive", origin, p)
+                    if "up_to_inclusive" in band
+                    else True,
                 )
             )
         if not out:
@@ -199,7 +203,9 @@ def _interest_rule(
     compounding: Compounding = _enum(
         section.get("compounding"), Compounding, where(origin, f"{kind}.compounding")
     )
-    day_count: DayCount = _enum(section.get("day_count"), DayCount, where(origin, f"{kind}.day_count"))
+    day_count: DayCount = _enum(
+        section.get("day_count"), DayCount, where(origin, f"{kind}.day_count")
+    )
     method = section.get("method", "table")
     percent = _amount(origin, "percent")
     if method == "table":
@@ -247,7 +253,9 @@ def _reference_plus_margin(
             # table's fixing date, which it is (fixed on its first day).
             covered_until = _half_year_end(dates[-1])
     else:
-        dates = sorted({r.valid_from for r in (*reference.rows, *margin.rows) if r.valid_from >= start})
+        dates = sorted(
+            {r.valid_from for r in (*reference.rows, *margin.rows) if r.valid_from >= start}
+        )
         if start not in dates:
             dates.insert(0, start)
     rows = []
@@ -363,12 +371,12 @@ def load_pack(code: str) -> RulePack:
     c_origin, i_origin, p_origin = str(costs_path), str(interest_path), str(proc_path)
 
     currency = Currency.of(str(costs_doc.get("currency", "EUR")))
-    costs = {
+    costs: dict[str, CostRule] = {
         kind: _cost_rule(_section(costs_doc, kind, c_origin), c_origin, kind)
         for kind in ("consumer", "business")
         if kind in costs_doc
     }
-    interest = {
+    interest: dict[str, InterestRule] = {
         kind: _interest_rule(_section(interest_doc, kind, i_origin), i_origin, kind, interest_doc)
         for kind in ("consumer", "commercial")
         if kind in interest_doc
@@ -376,12 +384,20 @@ def load_pack(code: str) -> RulePack:
     vat = None
     if "vat" in costs_doc:
         section = _section(costs_doc, "vat", c_origin)
-        vat = _table(section, as_str(section, "title", c_origin, "vat"), c_origin, "vat", _amount(c_origin, "percent"))
+        vat = _table(
+            section,
+            as_str(section, "title", c_origin, "vat"),
+            c_origin,
+            "vat",
+            _amount(c_origin, "percent"),
+        )
 
     notice = None
     if "notice" in proc_doc:
         section = _section(proc_doc, "notice", p_origin)
-        method: NoticeMethod = _enum(section.get("method"), NoticeMethod, where(p_origin, "notice.method"))
+        method: NoticeMethod = _enum(
+            section.get("method"), NoticeMethod, where(p_origin, "notice.method")
+        )
         raw = _table(section, f"{code} formal notice term", p_origin, "notice", _notice(p_origin))
         notice = RuleTable(
             raw.name,

@@ -119,4 +119,3 @@ class RulePack:
             raise ValidationError(
                 f"{self.code} has no collection-cost rule for a {debtor!r} debtor (known: {known})"
             ) from None
-

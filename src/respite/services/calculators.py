@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from respite.adapters.calendars import is_holiday, is_working_day
 from respite.domain.allocation import Bucket, allocate
-from respite.domain.costs import fixed_sum_for, scale_amount, vat_uplift
+from respite.domain.costs import FixedSum, Scale, fixed_sum_for, scale_amount, vat_uplift
 from respite.domain.interest import InterestResult, RatePiece, accrue_interest
 from respite.domain.money import Currency, Money
 from respite.domain.notice import Channel, NoticeTerm, term_from_receipt, term_from_working_day
@@ -77,7 +77,9 @@ def collection_costs(
     currency = principals[0].currency
     for p in principals:
         if not p.is_positive:
-            raise ValidationError(f"a principal must be more than zero, got {p}", field="--principal")
+            raise ValidationError(
+                f"a principal must be more than zero, got {p}", field="--principal"
+            )
     rule = pack.costs_for(debtor)
     result: dict[str, Any] = {
         "jurisdiction": pack.code,
@@ -87,22 +89,26 @@ def collection_costs(
     }
     if rule.method is CostMethod.SCALE:
         _check_currency(pack, currency, [pack.currency])
-        result.update(_scale_costs(pack, rule.scale, rule.aggregation, principals, on, paid_in_term))
+        scale = _required(rule.scale, rule.title)
+        result.update(_scale_costs(scale, rule.aggregation, principals, on, paid_in_term))
     elif rule.method is CostMethod.FIXED:
         _check_currency(pack, currency, [pack.currency])
-        assert rule.fixed is not None
-        row = rule.fixed.at(on)
+        row = _required(rule.fixed, rule.title).at(on)
         per_claim = [Money(row.value, currency) for _ in principals]
         total = _sum(per_claim, currency)
         result.update(
             costs=str(total),
             currency=currency.code,
-            per_claim=[{"principal": str(p), "costs": str(c)} for p, c in zip(principals, per_claim, strict=True)],
+            per_claim=[
+                {"principal": str(p), "costs": str(c)}
+                for p, c in zip(principals, per_claim, strict=True)
+            ],
             source=row.source,
         )
     elif rule.method is CostMethod.EUR_BANDS:
         _check_currency(pack, currency, [Currency.PLN, Currency.EUR])
-        result.update(_eur_band_costs(pack, rule.bands, principals, on, eur_rate))
+        bands = _required(rule.bands, rule.title)
+        result.update(_eur_band_costs(pack, bands, principals, on, eur_rate))
     else:
         result.update(costs=str(Money.zero(currency)), currency=currency.code, source=rule.title)
     if paid_in_term is not None and rule.method is not CostMethod.SCALE:
@@ -112,7 +118,9 @@ def collection_costs(
         )
     if vat_uplift_declared:
         if pack.vat is None:
-            raise ValidationError(f"{pack.code} has no VAT uplift on collection costs", field="--vat-uplift")
+            raise ValidationError(
+                f"{pack.code} has no VAT uplift on collection costs", field="--vat-uplift"
+            )
         vat_row = pack.vat.at(on)
         base = Money.of(result["costs"], currency)
         with_vat = vat_uplift(base, vat_row.value)
@@ -133,6 +141,15 @@ def collection_costs(
     return result
 
 
+T = TypeVar("T")
+
+
+def _required(table: RuleTable[T] | None, what: str) -> RuleTable[T]:
+    if table is None:
+        raise RuleCoverageError(f"the rule pack has no table for {what}")
+    return table
+
+
 def _sum(amounts: Sequence[Money], currency: Currency) -> Money:
     total = Money.zero(currency)
     for a in amounts:
@@ -141,14 +158,12 @@ def _sum(amounts: Sequence[Money], currency: Currency) -> Money:
 
 
 def _scale_costs(
-    pack: RulePack,
-    table: Any,
+    table: RuleTable[Scale],
     aggregation: Aggregation,
     principals: Sequence[Money],
     on: date,
     paid_in_term: Money | None,
 ) -> dict[str, Any]:
-    assert table is not None
     row = table.at(on)
     currency = principals[0].currency
     if aggregation is Aggregation.SUM:
@@ -165,10 +180,7 @@ def _scale_costs(
             out["paid_in_term"] = str(paid_in_term)
             basis = basis - paid_in_term
             out["basis"] = str(basis)
-            if basis.is_zero:
-                costs = Money.zero(currency)
-            else:
-                costs = scale_amount(basis, row.value)
+            costs = Money.zero(currency) if basis.is_zero else scale_amount(basis, row.value)
         else:
             costs = scale_amount(basis, row.value)
         out.update(costs=str(costs), currency=currency.code, aggregation="sum", source=row.source)
@@ -179,7 +191,8 @@ def _scale_costs(
         "currency": currency.code,
         "aggregation": "per_claim",
         "per_claim": [
-            {"principal": str(p), "costs": str(c)} for p, c in zip(principals, per_claim, strict=True)
+            {"principal": str(p), "costs": str(c)}
+            for p, c in zip(principals, per_claim, strict=True)
         ],
         "source": row.source,
     }
@@ -187,13 +200,12 @@ def _scale_costs(
 
 def _eur_band_costs(
     pack: RulePack,
-    table: Any,
+    table: RuleTable[tuple[FixedSum, ...]],
     principals: Sequence[Money],
     due: date,
     eur_rate: Decimal | None,
 ) -> dict[str, Any]:
     """PL art. 10: EUR 40 / 70 / 100 per invoice by its PLN amount, converted to PLN."""
-    assert table is not None
     row = table.at(due)
     currency = principals[0].currency
     rate, rate_date, rate_source = _nbp_rate(pack, due, eur_rate)
@@ -224,9 +236,7 @@ def _eur_band_costs(
     return out
 
 
-def _nbp_rate(
-    pack: RulePack, due: date, given: Decimal | None
-) -> tuple[Decimal, date | None, str]:
+def _nbp_rate(pack: RulePack, due: date, given: Decimal | None) -> tuple[Decimal, date | None, str]:
     if given is not None:
         if given <= 0:
             raise ValidationError("must be more than zero", field="--eur-rate")
@@ -248,7 +258,7 @@ def _nbp_rate(
 # interest -----------------------------------------------------------------------
 
 
-def _pieces(table: RuleTable[Decimal]) -> Any:
+def rate_lookup(table: RuleTable[Decimal]) -> Any:
     def lookup(start: date, end: date) -> list[RatePiece]:
         pieces: list[RatePiece] = []
         for seg in table.segments(start, end):
@@ -285,7 +295,7 @@ def interest(
         raise ValidationError(
             f"{pack.code} interest is computed in {pack.currency.code}", field="--currency"
         )
-    lookup = _pieces(rule.rates)
+    lookup = rate_lookup(rule.rates)
     notes: list[str] = []
     if contract_percent is not None:
         lookup = _contract_rate(pack, kind, contract_percent, lookup, notes)
@@ -341,7 +351,7 @@ def _contract_rate(
     if percent < 0:
         raise ValidationError("must not be negative", field="--contract-rate")
     cap_kind = pack.consumer_interest_cap if kind == "consumer" else None
-    cap = _pieces(pack.interest_kind(cap_kind).rates) if cap_kind else None
+    cap = rate_lookup(pack.interest_kind(cap_kind).rates) if cap_kind else None
 
     def lookup(start: date, end: date) -> list[RatePiece]:
         if cap is None:
@@ -353,7 +363,9 @@ def _contract_rate(
                     f"contractual {_pct(percent)}% capped at {_pct(piece.percent)}% "
                     f"from {piece.start.isoformat()}"
                 )
-                pieces.append(RatePiece(piece.start, piece.end, piece.percent, f"cap: {piece.source}"))
+                pieces.append(
+                    RatePiece(piece.start, piece.end, piece.percent, f"cap: {piece.source}")
+                )
             else:
                 pieces.append(RatePiece(piece.start, piece.end, percent, "contractual rate"))
         return pieces
@@ -376,7 +388,12 @@ def allocate_payment(
 ) -> dict[str, Any]:
     pack = load_pack(jurisdiction)
     order_row = pack.allocation.at(on)
-    for name, amount in (("--payment", payment), ("--costs", costs), ("--interest", interest_due), ("--principal", principal)):
+    for name, amount in (
+        ("--payment", payment),
+        ("--costs", costs),
+        ("--interest", interest_due),
+        ("--principal", principal),
+    ):
         if amount.is_negative:
             raise ValidationError(f"must not be negative, got {amount}", field=name)
     alloc = allocate(
@@ -422,14 +439,16 @@ def cost_date(
     if receipt_days is not None:
         if rule.method is not NoticeMethod.FROM_RECEIPT:
             raise ValidationError(
-                f"{pack.code} counts the term from sending, not from receipt", field="--receipt-days"
+                f"{pack.code} counts the term from sending, not from receipt",
+                field="--receipt-days",
             )
         minimum = 1 if channel is Channel.POST else 0
         if receipt_days < minimum:
             raise ValidationError(f"must be at least {minimum}", field="--receipt-days")
-        rule = replace(
-            rule, **({"post_days": receipt_days} if channel is Channel.POST else {"email_days": receipt_days})
-        )
+        if channel is Channel.POST:
+            rule = replace(rule, post_days=receipt_days)
+        else:
+            rule = replace(rule, email_days=receipt_days)
     cal = pack.calendar
     term: NoticeTerm
     if rule.method is NoticeMethod.FROM_RECEIPT:
@@ -439,9 +458,12 @@ def cost_date(
             term_days=rule.term_days,
             post_delivery_days=rule.post_days,
             email_delivery_days=rule.email_days,
-            is_delivery_day=lambda d: d.weekday() not in rule.non_delivery_weekdays
-            and not is_holiday(cal, d),
-            extend_end_past=(lambda d: not is_working_day(cal, d)) if rule.extend_term_end else None,
+            is_delivery_day=lambda d: (
+                d.weekday() not in rule.non_delivery_weekdays and not is_holiday(cal, d)
+            ),
+            extend_end_past=(lambda d: not is_working_day(cal, d))
+            if rule.extend_term_end
+            else None,
         )
     else:
         term = term_from_working_day(
@@ -465,7 +487,9 @@ def cost_date(
     if term.received is not None:
         out["assumed_received"] = term.received.isoformat()
     if term.extended:
-        out["note"] = "the term end fell on a weekend or public holiday and runs on to the next working day"
+        out["note"] = (
+            "the term end fell on a weekend or public holiday and runs on to the next working day"
+        )
     return out
 
 

@@ -30,7 +30,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     no_args_is_help=True,
 )
-calc = typer.Typer(help="Calculators for collection costs, interest, allocation and dates.", no_args_is_help=True)
+calc = typer.Typer(
+    help="Calculators for collection costs, interest, allocation and dates.", no_args_is_help=True
+)
 app.add_typer(calc, name="calc")
 
 EXIT_INPUT = 2
@@ -71,7 +73,9 @@ def _currency(value: str | None, jurisdiction: str) -> Currency:
 def _jurisdiction(value: str, allowed: Sequence[str] = ("NL", "BE", "PL")) -> str:
     code = value.strip().upper()
     if code not in allowed:
-        raise InputError(f"must be one of {', '.join(allowed)}, got {value!r}", field="--jurisdiction")
+        raise InputError(
+            f"must be one of {', '.join(allowed)}, got {value!r}", field="--jurisdiction"
+        )
     return code
 
 
@@ -105,7 +109,9 @@ def calc_costs(
         typer.Option(help="Principal of a claim; repeat for several claims in one reminder."),
     ],
     debtor: Annotated[str, typer.Option(help="consumer or business.")] = "consumer",
-    currency: Annotated[str | None, typer.Option(help="EUR or PLN (default: the jurisdiction's).")] = None,
+    currency: Annotated[
+        str | None, typer.Option(help="EUR or PLN (default: the jurisdiction's).")
+    ] = None,
     vat_uplift: Annotated[
         bool,
         typer.Option("--vat-uplift", help="NL: the creditor declares it cannot deduct VAT."),
@@ -148,7 +154,9 @@ def calc_interest(
     from_: Annotated[str, typer.Option("--from", help="First day of default (YYYY-MM-DD).")],
     to: Annotated[str, typer.Option(help="End date; days counted = to − from.")],
     kind: Annotated[str, typer.Option(help="consumer (statutory) or commercial.")] = "consumer",
-    currency: Annotated[str | None, typer.Option(help="Default: the jurisdiction's currency.")] = None,
+    currency: Annotated[
+        str | None, typer.Option(help="Default: the jurisdiction's currency.")
+    ] = None,
     contract_rate: Annotated[
         str | None,
         typer.Option(help="A contractual yearly rate in percent (BE consumers: capped)."),
@@ -176,7 +184,9 @@ def calc_allocate(
     costs: Annotated[str, typer.Option(help="Outstanding collection costs.")] = "0",
     interest: Annotated[str, typer.Option(help="Outstanding interest.")] = "0",
     principal: Annotated[str, typer.Option(help="Outstanding principal.")] = "0",
-    currency: Annotated[str | None, typer.Option(help="Default: the jurisdiction's currency.")] = None,
+    currency: Annotated[
+        str | None, typer.Option(help="Default: the jurisdiction's currency.")
+    ] = None,
     on: Annotated[str | None, typer.Option(help="Date of payment. Default: today.")] = None,
 ) -> None:
     """Allocate a payment to costs, interest and principal (NL art. 6:44 BW)."""
@@ -202,7 +212,7 @@ def calc_cost_date(
     receipt_days: Annotated[
         int | None,
         typer.Option(
-            help="NL: assume receipt on this delivery day after sending (default from the rule pack)."
+            help="NL: receipt on this delivery day after sending (default: the rule pack's)."
         ),
     ] = None,
 ) -> None:
