@@ -82,6 +82,12 @@ def test_consumer_debts_carry_no_statutory_compensation() -> None:
     assert r["costs"] == "0.00"
 
 
+def test_a_pl_question_without_a_debtor_kind_is_answered_for_a_business() -> None:
+    # The statute covers commercial transactions only (art. 10 of the late-payment act).
+    r = collection_costs("PL", [Money.of("1000", "PLN")], debtor=None, on=date(2024, 5, 15))
+    assert (r["debtor"], r["costs"]) == ("business", "172.85")  # 40 x 4.3213 (2024-04-30)
+
+
 @pytest.mark.parametrize(
     ("day", "expected_rate", "source"),
     [

@@ -441,7 +441,16 @@ def load_pack(code: str) -> RulePack:
         eur_rates=eur_rates,
         consumer_interest_cap=str(cap) if cap else None,
         extra=extra,
+        default_debtor=_debtor_kind(costs_doc.get("default_debtor", "consumer"), c_origin),
     )
+
+
+def _debtor_kind(value: Any, origin: str) -> str:
+    if value not in ("consumer", "business"):
+        raise ValidationError(
+            f"default_debtor must be consumer or business, got {value!r}", field=origin
+        )
+    return str(value)
 
 
 def _with_method(rule: NoticeRule, method: NoticeMethod) -> NoticeRule:

@@ -100,6 +100,7 @@ class RulePack:
     vat: RuleTable[Decimal] | None = None
     eur_rates: RuleTable[Decimal] | None = None  # PL: NBP average EUR rate by date
     consumer_interest_cap: str | None = None  # BE: name of the interest kind that caps it
+    default_debtor: str = "consumer"
     extra: dict[str, str] = field(default_factory=dict)
 
     def interest_kind(self, kind: str) -> InterestRule:

@@ -58,7 +58,7 @@ def collection_costs(
     jurisdiction: str,
     principals: Sequence[Money],
     *,
-    debtor: str,
+    debtor: str | None,
     on: date,
     vat_uplift_declared: bool = False,
     paid_in_term: Money | None = None,
@@ -70,6 +70,8 @@ def collection_costs(
     reminder, for PL the due date of the invoices (it also picks the NBP EUR rate).
     """
     pack = load_pack(jurisdiction)
+    if debtor is None:
+        debtor = pack.default_debtor
     if debtor not in DEBTOR_KINDS:
         raise ValidationError(f"must be consumer or business, got {debtor!r}", field="--debtor")
     if not principals:

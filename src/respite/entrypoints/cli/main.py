@@ -7,6 +7,7 @@ status 2 and one line on stderr naming the option and what is wrong; never a tra
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -108,7 +109,10 @@ def calc_costs(
         list[str],
         typer.Option(help="Principal of a claim; repeat for several claims in one reminder."),
     ],
-    debtor: Annotated[str, typer.Option(help="consumer or business.")] = "consumer",
+    debtor: Annotated[
+        str | None,
+        typer.Option(help="consumer or business (default: consumer; PL: business)."),
+    ] = None,
     currency: Annotated[
         str | None, typer.Option(help="EUR or PLN (default: the jurisdiction's).")
     ] = None,
@@ -138,7 +142,7 @@ def calc_costs(
         calculators.collection_costs(
             code,
             principals,
-            debtor=_choice(debtor, calculators.DEBTOR_KINDS, "--debtor"),
+            debtor=_choice(debtor, calculators.DEBTOR_KINDS, "--debtor") if debtor else None,
             on=_date(on, "--on", default_today=True),
             vat_uplift_declared=vat_uplift,
             paid_in_term=paid,
@@ -266,6 +270,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(EXIT_CONFLICT)
     except RespiteError as exc:
         typer.echo(f"respite: error: {_one_line(str(exc))}", err=True)
+        sys.exit(EXIT_CONFLICT)
+    except Exception as exc:
+        # A bug, not bad input: still one line for the user; the trace on request.
+        if os.environ.get("RESPITE_DEBUG"):
+            raise
+        typer.echo(
+            f"respite: internal error ({type(exc).__name__}: {_one_line(str(exc))}); "
+            "run again with RESPITE_DEBUG=1 for details and please report it",
+            err=True,
+        )
         sys.exit(EXIT_CONFLICT)
     sys.exit(code if isinstance(code, int) else 0)
 
