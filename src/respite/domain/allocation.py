@@ -98,12 +98,6 @@ class ClaimBalance:
     interest_percent: Decimal = Decimal(0)
     onerous_rank: int = 0  # higher = more onerous for the debtor (e.g. secured, penalty)
 
-    def total(self, currency: Currency) -> Money:
-        total = Money.zero(currency)
-        for amount in self.outstanding.values():
-            total = total + amount
-        return total
-
 
 @dataclass(frozen=True, slots=True)
 class ClaimShare:

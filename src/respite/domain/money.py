@@ -25,6 +25,7 @@ __all__ = [
     "Currency",
     "Money",
     "allocate_pro_rata",
+    "money_sum",
     "parse_amount",
     "parse_money",
     "quantize",

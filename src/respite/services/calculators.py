@@ -17,7 +17,7 @@ from respite.adapters.calendars import is_holiday, is_working_day
 from respite.domain.allocation import Bucket, allocate
 from respite.domain.costs import FixedSum, Scale, fixed_sum_for, scale_amount, vat_uplift
 from respite.domain.interest import InterestResult, RatePiece, accrue_interest
-from respite.domain.money import Currency, Money
+from respite.domain.money import Currency, Money, money_sum
 from respite.domain.notice import Channel, NoticeTerm, term_from_receipt, term_from_working_day
 from respite.domain.references import create_rf
 from respite.errors import RuleCoverageError, ValidationError
@@ -97,7 +97,7 @@ def collection_costs(
         _check_currency(pack, currency, [pack.currency])
         row = _required(rule.fixed, rule.title).at(on)
         per_claim = [Money(row.value, currency) for _ in principals]
-        total = _sum(per_claim, currency)
+        total = money_sum(per_claim, currency)
         result.update(
             costs=str(total),
             currency=currency.code,
@@ -152,13 +152,6 @@ def _required(table: RuleTable[T] | None, what: str) -> RuleTable[T]:
     return table
 
 
-def _sum(amounts: Sequence[Money], currency: Currency) -> Money:
-    total = Money.zero(currency)
-    for a in amounts:
-        total = total + a
-    return total
-
-
 def _scale_costs(
     table: RuleTable[Scale],
     aggregation: Aggregation,
@@ -169,7 +162,7 @@ def _scale_costs(
     row = table.at(on)
     currency = principals[0].currency
     if aggregation is Aggregation.SUM:
-        basis = _sum(principals, currency)
+        basis = money_sum(principals, currency)
         out: dict[str, Any] = {"basis": str(basis)}
         if paid_in_term is not None:
             if paid_in_term.is_negative or paid_in_term > basis:
@@ -189,7 +182,7 @@ def _scale_costs(
         return out
     per_claim = [scale_amount(p, row.value) for p in principals]
     return {
-        "costs": str(_sum(per_claim, currency)),
+        "costs": str(money_sum(per_claim, currency)),
         "currency": currency.code,
         "aggregation": "per_claim",
         "per_claim": [
