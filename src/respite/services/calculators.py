@@ -17,7 +17,7 @@ from respite.adapters.calendars import is_holiday, is_working_day
 from respite.domain.allocation import Bucket, allocate
 from respite.domain.costs import FixedSum, Scale, fixed_sum_for, scale_amount, vat_uplift
 from respite.domain.interest import InterestResult, RatePiece, accrue_interest
-from respite.domain.money import Currency, Money, money_sum
+from respite.domain.money import Currency, Money, allocate_pro_rata, money_sum
 from respite.domain.notice import Channel, NoticeTerm, term_from_receipt, term_from_working_day
 from respite.domain.references import create_rf
 from respite.errors import RuleCoverageError, ValidationError
@@ -248,6 +248,56 @@ def _nbp_rate(pack: RulePack, due: date, given: Decimal | None) -> tuple[Decimal
         )
     row = table.at(day)
     return row.value, day, row.source
+
+
+def costs_per_claim(
+    pack: RulePack,
+    debtor: str,
+    principals: Sequence[Money],
+    *,
+    on: date,
+    vat_uplift_declared: bool = False,
+    due_dates: Sequence[date] | None = None,
+) -> list[Money]:
+    """Collection costs split per claim, by the pack's aggregation rule (for the ledger).
+
+    Summed scales (NL, BE consumers) are computed once over the sum and split pro rata to
+    the principals, so the parts add up to the statutory amount exactly. PL converts each
+    invoice's EUR sum at the NBP rate for that invoice's due date (``due_dates``).
+    """
+    rule = pack.costs_for(debtor)
+    currency = principals[0].currency
+    zero = Money.zero(currency)
+    if rule.method is CostMethod.NONE or not any(p.is_positive for p in principals):
+        return [zero for _ in principals]
+    if rule.method is CostMethod.SCALE:
+        scale = _required(rule.scale, rule.title).value_at(on)
+        if rule.aggregation is Aggregation.SUM:
+            total = scale_amount(money_sum(principals, currency), scale)
+            if vat_uplift_declared and pack.vat is not None:
+                total = vat_uplift(total, pack.vat.value_at(on))
+            return allocate_pro_rata(total, [p.amount for p in principals])
+        parts = [scale_amount(p, scale) if p.is_positive else zero for p in principals]
+    elif rule.method is CostMethod.FIXED:
+        fixed = _required(rule.fixed, rule.title).value_at(on)
+        parts = [Money(fixed, currency) if p.is_positive else zero for p in principals]
+    else:
+        bands = _required(rule.bands, rule.title)
+        parts = []
+        for i, p in enumerate(principals):
+            due = due_dates[i] if due_dates else on
+            rate, _, _ = _nbp_rate(pack, due, None)
+            in_pln = p.amount if currency is Currency.PLN else p.amount * rate
+            band = fixed_sum_for(in_pln, bands.value_at(due))
+            eur = band.amount
+            parts.append(
+                Money.rounded(eur * rate, Currency.PLN)
+                if currency is Currency.PLN
+                else Money(eur, currency)
+            )
+    if vat_uplift_declared and pack.vat is not None:
+        parts = [vat_uplift(p, pack.vat.value_at(on)) for p in parts]
+    return parts
 
 
 # interest -----------------------------------------------------------------------

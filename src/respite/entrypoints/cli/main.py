@@ -20,6 +20,8 @@ from typer.exceptions import TyperException
 from respite.adapters.clock import SystemClock
 from respite.domain.money import Currency, Money, parse_amount
 from respite.domain.notice import Channel
+from respite.entrypoints.cli.cycle import cycle as cycle_command
+from respite.entrypoints.cli.cycle import simulate as simulate_command
 from respite.errors import ConflictError, InputError, NotAllowed, RespiteError
 from respite.rules.loader import load_pack
 from respite.services import calculators
@@ -35,6 +37,8 @@ calc = typer.Typer(
     help="Calculators for collection costs, interest, allocation and dates.", no_args_is_help=True
 )
 app.add_typer(calc, name="calc")
+app.command("cycle")(cycle_command)
+app.command("simulate")(simulate_command)
 
 EXIT_INPUT = 2
 EXIT_CONFLICT = 1

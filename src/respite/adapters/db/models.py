@@ -1,0 +1,293 @@
+"""The system of record: SQLAlchemy 2 typed models.
+
+Money is stored as integer minor units (cents) with the currency beside it: SQLite has no
+decimal type, and a float never touches money. Statutory interest that has accrued but is
+still below one cent is kept as an integer number of micro-cents (``interest_carry_micros``)
+so that nightly accrual adds up exactly over months.
+
+Database constraints back the domain's invariants: unique references, non-negative
+balances, one ledger sequence per claim, one outbox message per natural key, and the
+event timeline is append-only (triggers in the initial migration refuse UPDATE and DELETE).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "Base",
+    "Case",
+    "Claim",
+    "Creditor",
+    "CycleRun",
+    "Debtor",
+    "Event",
+    "Hold",
+    "ImportBatch",
+    "Instalment",
+    "LedgerEntry",
+    "OutboxMessage",
+    "Payment",
+]
+
+
+class Base(DeclarativeBase):
+    # 64-bit integers on PostgreSQL; SQLite's INTEGER is 64-bit already and must stay
+    # "INTEGER" for rowid aliasing of primary keys.
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        int: BigInteger().with_variant(Integer, "sqlite")
+    }
+
+
+class Creditor(Base):
+    """A tenant: the business whose claims the agency collects."""
+
+    __tablename__ = "creditors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    jurisdiction: Mapped[str] = mapped_column(String(2))
+    currency: Mapped[str] = mapped_column(String(3))
+    # The creditor cannot deduct VAT and declares it: NL BIK may carry the VAT uplift.
+    vat_uplift_declared: Mapped[bool] = mapped_column(Boolean, default=False)
+    strategy: Mapped[str] = mapped_column(String(100), default="standard")
+    policy: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    branding: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Debtor(Base):
+    """A person or business; one debtor can owe several creditors."""
+
+    __tablename__ = "debtors"
+    __table_args__ = (CheckConstraint("kind IN ('consumer', 'business')", name="debtor_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Normalised identity (name, birth date or company number, postcode) used to recognise
+    # the same person across creditors.
+    identity_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    iban: Mapped[str | None] = mapped_column(String(34))
+    street: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(20))
+    city: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2))
+    language: Mapped[str] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(50))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Case(Base):
+    """One creditor, one debtor, one or more claims, moving through the lifecycle."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_cycle", "closed", "last_cycle_date", "id"),
+        Index("ix_cases_debtor", "debtor_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(30), unique=True)
+    creditor_id: Mapped[int] = mapped_column(ForeignKey("creditors.id"))
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id"))
+    stage: Mapped[str] = mapped_column(String(30))
+    stage_since: Mapped[date] = mapped_column(Date)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    close_reason: Mapped[str | None] = mapped_column(String(20))
+    opened_on: Mapped[date] = mapped_column(Date)
+    # The last business date the nightly cycle completed for this case: the natural key
+    # that makes the cycle idempotent and resumable.
+    last_cycle_date: Mapped[date | None] = mapped_column(Date)
+    interest_frozen: Mapped[bool] = mapped_column(Boolean, default=False)
+    notice_sent_on: Mapped[date | None] = mapped_column(Date)
+    costs_chargeable_from: Mapped[date | None] = mapped_column(Date)
+    strategy_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    claims: Mapped[list[Claim]] = relationship(back_populates="case", order_by="Claim.id")
+
+
+class Claim(Base):
+    """One invoice; its balances are a cache of its ledger, kept in the same transaction."""
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        UniqueConstraint("creditor_id", "external_ref", name="uq_claim_external_ref"),
+        CheckConstraint("principal_cents > 0", name="claim_principal_positive"),
+        CheckConstraint(
+            "open_principal_cents >= 0 AND open_interest_cents >= 0 AND open_costs_cents >= 0"
+            " AND credit_cents >= 0",
+            name="claim_balances_not_negative",
+        ),
+        CheckConstraint("due_date >= issue_date", name="claim_due_after_issue"),
+        Index("ix_claims_case", "case_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    creditor_id: Mapped[int] = mapped_column(ForeignKey("creditors.id"))
+    external_ref: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(300), default="")
+    issue_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    principal_cents: Mapped[int] = mapped_column()
+    interest_kind: Mapped[str] = mapped_column(String(12), default="consumer")
+    # Interest runs from the first day of default; capitalised on its anniversaries (NL).
+    default_start: Mapped[date] = mapped_column(Date)
+    interest_accrued_to: Mapped[date] = mapped_column(Date)
+    interest_carry_micros: Mapped[int] = mapped_column(default=0)
+    interest_year_cents: Mapped[int] = mapped_column(default=0)
+    capitalised_cents: Mapped[int] = mapped_column(default=0)
+    costs_charged: Mapped[bool] = mapped_column(Boolean, default=False)
+    open_principal_cents: Mapped[int] = mapped_column()
+    open_interest_cents: Mapped[int] = mapped_column(default=0)
+    open_costs_cents: Mapped[int] = mapped_column(default=0)
+    credit_cents: Mapped[int] = mapped_column(default=0)
+    last_seq: Mapped[int] = mapped_column(default=0)
+
+    case: Mapped[Case] = relationship(back_populates="claims")
+
+
+class LedgerEntry(Base):
+    """Append-only; mirrors :class:`respite.domain.ledger.Entry`."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        UniqueConstraint("claim_id", "seq", name="uq_ledger_claim_seq"),
+        CheckConstraint("amount_cents > 0", name="ledger_amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(12))
+    bucket: Mapped[str | None] = mapped_column(String(10))
+    amount_cents: Mapped[int] = mapped_column()
+    on_date: Mapped[date] = mapped_column(Date)
+    payment_seq: Mapped[int | None] = mapped_column(Integer)
+    reverses: Mapped[int | None] = mapped_column(Integer)
+    memo: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Hold(Base):
+    __tablename__ = "holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    start: Mapped[date] = mapped_column(Date)
+    until: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[str] = mapped_column(String(100))
+
+
+class Event(Base):
+    """The case timeline: who, when, what, why. Append-only (database triggers)."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_case", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    business_date: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    before: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    after: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class OutboxMessage(Base):
+    """An action the cycle decided on, for the communications engine to deliver."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("dedupe_key", name="uq_outbox_dedupe"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20))  # message | call_task | review
+    channel: Mapped[str] = mapped_column(String(20))
+    template: Mapped[str] = mapped_column(String(60))
+    brand: Mapped[str] = mapped_column(String(20), default="agency")
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    dedupe_key: Mapped[str] = mapped_column(String(120))
+    payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class Instalment(Base):
+    __tablename__ = "instalments"
+    __table_args__ = (Index("ix_instalments_due", "status", "due_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    due_date: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column()
+    paid_cents: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | paid | missed
+    missed_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Payment(Base):
+    """Money received for a case (from a bank file, a provider, or the demo's model)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("source_ref", name="uq_payment_source_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column()
+    source_ref: Mapped[str] = mapped_column(String(120))
+    booked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CycleRun(Base):
+    """One shard of one business date's nightly cycle."""
+
+    __tablename__ = "cycle_runs"
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shards: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12))  # running | done
+    cases: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ImportBatch(Base):
+    """One claims file taken in: all of its valid rows, in one transaction."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    creditor_id: Mapped[int] = mapped_column(ForeignKey("creditors.id"))
+    filename: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows_total: Mapped[int] = mapped_column(Integer)
+    rows_imported: Mapped[int] = mapped_column(Integer)
+    rows_skipped: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

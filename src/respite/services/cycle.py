@@ -1,0 +1,800 @@
+"""The nightly collection cycle: ``respite cycle --date YYYY-MM-DD``.
+
+For every open case, for one business date D:
+
+1. **Interest** accrues on each claim over ``[interest_accrued_to, D)`` at the statutory
+   rates of its jurisdiction, unless the case is frozen or on hold (then the days simply
+   pass). Accrual is kept exactly, in integer micro-cents; it is posted to the ledger in
+   whole cents when a month ends, on each anniversary of default (where NL capitalises it,
+   art. 6:119 lid 2 BW) and before a payment is allocated. Nightly accrual therefore adds up
+   to the calculator's figure for the same period (within the final cent's rounding).
+2. **Collection costs** are charged once per claim, only from ``costs_chargeable_from``
+   (set when the formal notice went out, by the jurisdiction's term rule; at once where the
+   law needs no notice, e.g. NL business debtors), by the jurisdiction's aggregation rule
+   over the claims still uncharged, on their *open* principal — so a partial payment inside
+   the term lowers the costs (HR 2016:2704).
+3. **Missed instalments** past the creditor's grace period are marked, with an event and a
+   friendly message.
+4. **The strategy** (``src/respite/strategies``) fires the steps that are due: one outbox
+   action each, and at most one move to the next stage, checked against the lifecycle.
+5. A case whose every claim is paid is **closed** (paid).
+
+Safety: cases are processed in batches of ``batch_size``; each batch is one transaction
+that also sets ``last_cycle_date = D`` on its cases. So a second run for D finds nothing to
+do (idempotent), and a run killed at any point leaves whole batches done or not done — a
+new run finishes exactly the rest (crash-safe). A run for a date before a case's last
+cycle is refused. Work is split into shards ``id % shards == shard`` so that several
+workers (``--executor celery``) can share one date.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from respite.adapters.db.models import (
+    Case,
+    Claim,
+    Creditor,
+    CycleRun,
+    Debtor,
+    Event,
+    Hold,
+    Instalment,
+    LedgerEntry,
+    OutboxMessage,
+)
+from respite.domain.interest import DayCount, add_years
+from respite.domain.lifecycle import TRANSITIONS, CloseReason, Stage
+from respite.domain.money import Currency, Money
+from respite.domain.notice import Channel
+from respite.domain.strategy import Step, Strategy, due_steps
+from respite.errors import ConflictError, InputError, NotAllowed
+from respite.rules.loader import load_pack
+from respite.rules.packs import CostMethod, RulePack
+from respite.services.calculators import cost_date, costs_per_claim
+from respite.strategies import load_strategy
+
+__all__ = ["CycleReport", "pending_cases", "run_cycle"]
+
+MICROS = 1_000_000
+ACTOR = "cycle"
+DEFAULT_GRACE_DAYS = 5
+
+
+@dataclass
+class CycleReport:
+    business_date: date
+    shard: int
+    shards: int
+    cases: int = 0
+    batches: int = 0
+    interest_posted_cents: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    costs_charged_cents: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    transitions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    actions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    missed_instalments: int = 0
+    closed_paid: int = 0
+    reviews: int = 0
+
+    def merge(self, other: CycleReport) -> None:
+        self.cases += other.cases
+        self.batches += other.batches
+        for mine, theirs in (
+            (self.interest_posted_cents, other.interest_posted_cents),
+            (self.costs_charged_cents, other.costs_charged_cents),
+            (self.transitions, other.transitions),
+            (self.actions, other.actions),
+        ):
+            for k, v in theirs.items():
+                mine[k] += v
+        self.missed_instalments += other.missed_instalments
+        self.closed_paid += other.closed_paid
+        self.reviews += other.reviews
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "business_date": self.business_date.isoformat(),
+            "shard": self.shard,
+            "shards": self.shards,
+            "cases": self.cases,
+            "batches": self.batches,
+            "interest_posted": {
+                k: _cents(v) for k, v in sorted(self.interest_posted_cents.items())
+            },
+            "costs_charged": {k: _cents(v) for k, v in sorted(self.costs_charged_cents.items())},
+            "transitions": dict(sorted(self.transitions.items())),
+            "actions": dict(sorted(self.actions.items())),
+            "missed_instalments": self.missed_instalments,
+            "closed_paid": self.closed_paid,
+            "reviews": self.reviews,
+        }
+
+
+def _cents(v: int) -> str:
+    return str(Money.from_minor_units(v, Currency.EUR))
+
+
+def _pending(on: date, shard: int, shards: int) -> Any:
+    return and_(
+        Case.closed.is_(False),
+        or_(Case.last_cycle_date.is_(None), Case.last_cycle_date < on),
+        (Case.id % shards) == shard,
+    )
+
+
+def pending_cases(engine: Engine, on: date, *, shard: int = 0, shards: int = 1) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).select_from(Case).where(_pending(on, shard, shards))
+            ).scalar()
+            or 0
+        )
+
+
+def run_cycle(
+    engine: Engine,
+    on: date,
+    *,
+    shard: int = 0,
+    shards: int = 1,
+    batch_size: int = 5000,
+    progress: Callable[[int], None] | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    after_batch: Callable[[int], None] | None = None,
+) -> CycleReport:
+    """Run one shard of the cycle for business date ``on``; see the module docstring."""
+    if not 0 <= shard < shards:
+        raise InputError(f"shard must be between 0 and {shards - 1}", field="--shard")
+    with engine.connect() as conn:
+        later = conn.execute(select(func.max(Case.last_cycle_date))).scalar()
+    if later is not None and later > on:
+        raise ConflictError(
+            f"the cycle already ran for {later.isoformat()}; it cannot run for the earlier "
+            f"date {on.isoformat()}"
+        )
+    _mark_run(engine, on, shard, shards, "running", now())
+    report = CycleReport(on, shard, shards)
+    after_id = 0
+    ctx = _Context(on)
+    while True:
+        with engine.begin() as conn:
+            ids = [
+                int(r[0])
+                for r in conn.execute(
+                    select(Case.id)
+                    .where(_pending(on, shard, shards), Case.id > after_id)
+                    .order_by(Case.id)
+                    .limit(batch_size)
+                )
+            ]
+            if not ids:
+                break
+            _process_batch(conn, ids, ctx, report, now())
+            after_id = ids[-1]
+        report.cases += len(ids)
+        report.batches += 1
+        if progress:
+            progress(len(ids))
+        if after_batch:
+            after_batch(report.batches)
+    _mark_run(engine, on, shard, shards, "done", now(), report.cases)
+    return report
+
+
+def _mark_run(
+    engine: Engine, on: date, shard: int, shards: int, status: str, at: datetime, cases: int = 0
+) -> None:
+    with engine.begin() as conn:
+        found = conn.execute(
+            select(CycleRun.status).where(CycleRun.business_date == on, CycleRun.shard == shard)
+        ).first()
+        if found is None:
+            conn.execute(
+                insert(CycleRun).values(
+                    business_date=on,
+                    shard=shard,
+                    shards=shards,
+                    status=status,
+                    started_at=at,
+                    cases=cases,
+                )
+            )
+        else:
+            values: dict[str, Any] = {"status": status}
+            if status == "done":
+                values.update(finished_at=at, cases=CycleRun.cases + cases)
+            else:
+                values.update(started_at=at)
+            conn.execute(
+                update(CycleRun)
+                .where(CycleRun.business_date == on, CycleRun.shard == shard)
+                .values(**values)
+            )
+
+
+# --- the per-batch work -------------------------------------------------------------
+
+
+class _Context:
+    """Caches that hold for one business date: rule packs, rates, strategies, notice dates."""
+
+    def __init__(self, on: date) -> None:
+        self.on = on
+        self.rates: dict[tuple[str, str, date, date], int] = {}
+        self.creditors: dict[int, dict[str, Any]] = {}
+        self.notice: dict[tuple[str, date, str], date] = {}
+
+    def rate_num(self, pack: RulePack, kind: str, start: date, end: date) -> int:
+        """Σ rate-in-basis-points × days over [start, end): the integer heart of accrual."""
+        key = (pack.code, kind, start, end)
+        found = self.rates.get(key)
+        if found is None:
+            rule = pack.interest_kind(kind)
+            if rule.day_count is not DayCount.ACT_365:
+                raise NotAllowed(f"the cycle accrues act/365 interest only ({pack.code} {kind})")
+            total = 0
+            for seg in rule.rates.segments(start, end):
+                bp = seg.row.value * 100
+                if bp != bp.to_integral_value():
+                    raise NotAllowed(
+                        f"{pack.code} rate {seg.row.value}% has more than two decimals"
+                    )
+                total += int(bp) * seg.days
+            self.rates[key] = found = total
+        return found
+
+    def costs_from(self, pack: RulePack, sent: date, channel: str) -> date:
+        key = (pack.code, sent, channel)
+        if key not in self.notice:
+            result = cost_date(pack.code, sent, Channel.of(channel))
+            self.notice[key] = date.fromisoformat(result["costs_chargeable_from"])
+        return self.notice[key]
+
+
+CLAIM_COLUMNS = (
+    Claim.id,
+    Claim.case_id,
+    Claim.currency,
+    Claim.interest_kind,
+    Claim.default_start,
+    Claim.due_date,
+    Claim.interest_accrued_to,
+    Claim.interest_carry_micros,
+    Claim.interest_year_cents,
+    Claim.capitalised_cents,
+    Claim.costs_charged,
+    Claim.open_principal_cents,
+    Claim.open_interest_cents,
+    Claim.open_costs_cents,
+    Claim.credit_cents,
+    Claim.last_seq,
+)
+CLAIM_STATE = (
+    "interest_accrued_to",
+    "interest_carry_micros",
+    "interest_year_cents",
+    "capitalised_cents",
+    "costs_charged",
+    "open_interest_cents",
+    "open_costs_cents",
+    "last_seq",
+)
+
+
+def _process_batch(
+    conn: Connection, ids: Sequence[int], ctx: _Context, report: CycleReport, at: datetime
+) -> None:
+    on = ctx.on
+    lo, hi = ids[0], ids[-1]
+    in_batch = and_(Case.id >= lo, Case.id <= hi)
+    cases = {
+        int(r.id): dict(r._mapping)
+        for r in conn.execute(
+            select(
+                Case.id,
+                Case.creditor_id,
+                Case.stage,
+                Case.stage_since,
+                Case.last_cycle_date,
+                Case.interest_frozen,
+                Case.costs_chargeable_from,
+                Debtor.kind.label("debtor_kind"),
+            )
+            .join(Debtor, Debtor.id == Case.debtor_id)
+            .where(Case.id.in_(ids))
+        )
+    }
+    held = {
+        int(r[0])
+        for r in conn.execute(
+            select(Hold.case_id).where(
+                Hold.case_id >= lo,
+                Hold.case_id <= hi,
+                Hold.start <= on,
+                or_(Hold.until.is_(None), Hold.until >= on),
+            )
+        )
+    }
+    claims_by_case: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for r in conn.execute(select(*CLAIM_COLUMNS).where(Claim.case_id >= lo, Claim.case_id <= hi)):
+        if r.case_id in cases:
+            row = dict(r._mapping)
+            row["_orig"] = tuple(row[k] for k in CLAIM_STATE)
+            claims_by_case[int(r.case_id)].append(row)
+    _load_creditors(conn, ctx, {c["creditor_id"] for c in cases.values()})
+
+    ledger: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    outbox: list[dict[str, Any]] = []
+    case_updates: dict[int, dict[str, Any]] = {}
+
+    for case_id, case in cases.items():
+        creditor = ctx.creditors[case["creditor_id"]]
+        pack: RulePack = creditor["pack"]
+        claims = claims_by_case.get(case_id, [])
+        on_hold = case_id in held
+        frozen = on_hold or bool(case["interest_frozen"])
+        for claim in claims:
+            _accrue(claim, pack, ctx, frozen, ledger, report)
+        if not on_hold:
+            _charge_costs(
+                case, claims, creditor, ctx, ledger, events, outbox, case_updates, report, at
+            )
+            _run_strategy(case, claims, creditor, ctx, events, outbox, case_updates, report, at)
+        if claims and all(_settled(c) for c in claims) and case["stage"] != Stage.CLOSED:
+            _close_paid(case, on, events, outbox, case_updates, report, at)
+
+    _flush(conn, claims_by_case, ledger, events, outbox, case_updates)
+    report.missed_instalments += _missed_instalments(conn, ids, ctx, at)
+    # Last: the natural key that makes this batch done for D.
+    conn.execute(update(Case).where(in_batch, Case.id.in_(ids)).values(last_cycle_date=on))
+
+
+def _load_creditors(conn: Connection, ctx: _Context, wanted: set[int]) -> None:
+    missing = wanted - ctx.creditors.keys()
+    if not missing:
+        return
+    for r in conn.execute(
+        select(
+            Creditor.id,
+            Creditor.jurisdiction,
+            Creditor.vat_uplift_declared,
+            Creditor.strategy,
+            Creditor.policy,
+        ).where(Creditor.id.in_(missing))
+    ):
+        policy = r.policy or {}
+        ctx.creditors[int(r.id)] = {
+            "pack": load_pack(r.jurisdiction),
+            "vat": bool(r.vat_uplift_declared),
+            "strategy": load_strategy(r.strategy),
+            "grace_days": int(policy.get("grace_days", DEFAULT_GRACE_DAYS)),
+        }
+
+
+def _accrue(
+    claim: dict[str, Any],
+    pack: RulePack,
+    ctx: _Context,
+    frozen: bool,
+    ledger: list[dict[str, Any]],
+    report: CycleReport,
+) -> None:
+    on = ctx.on
+    start: date = claim["interest_accrued_to"]
+    if start >= on:
+        return
+    if frozen or claim["open_principal_cents"] == 0:
+        claim["interest_accrued_to"] = on  # frozen days pass without interest
+        return
+    kind = "commercial" if claim["interest_kind"] == "commercial" else "consumer"
+    compounding = pack.interest_kind(kind).compounding.value == "anniversary"
+    cursor = start
+    while cursor < on:
+        stop = on
+        anniversary = None
+        if compounding:
+            anniversary = _next_anniversary(claim["default_start"], cursor)
+            if anniversary <= on:
+                stop = anniversary
+            else:
+                anniversary = None
+        base = claim["open_principal_cents"] + min(
+            claim["capitalised_cents"], claim["open_interest_cents"]
+        )
+        num = ctx.rate_num(pack, kind, cursor, stop)
+        claim["interest_carry_micros"] += base * num * 100 // 365
+        if anniversary is not None:
+            _post_interest(
+                claim, anniversary, ledger, report, "interest up to the anniversary of default"
+            )
+            # 6:119 lid 2 BW: the year's interest is added to the base for the next year.
+            claim["capitalised_cents"] += claim["interest_year_cents"]
+            claim["interest_year_cents"] = 0
+        cursor = stop
+    claim["interest_accrued_to"] = on
+    if (start.year, start.month) != (on.year, on.month):
+        _post_interest(claim, on, ledger, report, "interest for the month")
+
+
+def _next_anniversary(default_start: date, after: date) -> date:
+    years = after.year - default_start.year
+    candidate = add_years(default_start, max(years, 1))
+    while candidate <= after:
+        years += 1
+        candidate = add_years(default_start, years)
+    return candidate
+
+
+def _post_interest(
+    claim: dict[str, Any], on: date, ledger: list[dict[str, Any]], report: CycleReport, memo: str
+) -> None:
+    cents, claim["interest_carry_micros"] = divmod(claim["interest_carry_micros"], MICROS)
+    if cents <= 0:
+        return
+    claim["last_seq"] += 1
+    claim["open_interest_cents"] += cents
+    claim["interest_year_cents"] += cents
+    ledger.append(_entry(claim, "charge", "interest", cents, on, memo))
+    report.interest_posted_cents[claim["currency"]] += cents
+
+
+def _entry(
+    claim: dict[str, Any], kind: str, bucket: str | None, cents: int, on: date, memo: str
+) -> dict[str, Any]:
+    return {
+        "claim_id": claim["id"],
+        "seq": claim["last_seq"],
+        "kind": kind,
+        "bucket": bucket,
+        "amount_cents": cents,
+        "on_date": on,
+        "payment_seq": None,
+        "reverses": None,
+        "memo": memo,
+    }
+
+
+def _charge_costs(
+    case: dict[str, Any],
+    claims: list[dict[str, Any]],
+    creditor: dict[str, Any],
+    ctx: _Context,
+    ledger: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    outbox: list[dict[str, Any]],
+    case_updates: dict[int, dict[str, Any]],
+    report: CycleReport,
+    at: datetime,
+) -> None:
+    on = ctx.on
+    pack: RulePack = creditor["pack"]
+    uncharged = [c for c in claims if not c["costs_charged"]]
+    if not uncharged:
+        return
+    rule = pack.costs_for(case["debtor_kind"])
+    chargeable = case["costs_chargeable_from"]
+    if chargeable is None and not rule.notice_required:
+        chargeable = on  # e.g. NL business debtors: due without a reminder (6:96 lid 4 BW)
+        case_updates.setdefault(case["id"], {})["costs_chargeable_from"] = on
+    if chargeable is None or chargeable > on:
+        return
+    if rule.method is CostMethod.NONE:
+        for c in uncharged:
+            c["costs_charged"] = True
+        return
+    currency = Currency.of(uncharged[0]["currency"])
+    principals = [Money.from_minor_units(c["open_principal_cents"], currency) for c in uncharged]
+    try:
+        parts = costs_per_claim(
+            pack,
+            case["debtor_kind"],
+            principals,
+            on=on,
+            vat_uplift_declared=creditor["vat"],
+            due_dates=[c["due_date"] for c in uncharged],
+        )
+    except InputError as exc:
+        # A rule the tables do not cover (e.g. a missing NBP rate): never a guess. A person
+        # looks at it; the cycle tries again the next night.
+        _review(case, f"collection costs not charged: {exc}", outbox, report, on)
+        return
+    total = 0
+    for claim, part in zip(uncharged, parts, strict=True):
+        claim["costs_charged"] = True
+        if part.is_positive:
+            claim["last_seq"] += 1
+            claim["open_costs_cents"] += part.minor_units
+            ledger.append(_entry(claim, "charge", "costs", part.minor_units, on, rule.title[:200]))
+            total += part.minor_units
+    if total:
+        report.costs_charged_cents[currency.code] += total
+        events.append(
+            _event(
+                case["id"],
+                on,
+                at,
+                "costs_charged",
+                rule.title,
+                {},
+                {"costs": str(Money.from_minor_units(total, currency))},
+            )
+        )
+
+
+def _review(
+    case: dict[str, Any], reason: str, outbox: list[dict[str, Any]], report: CycleReport, on: date
+) -> None:
+    report.reviews += 1
+    outbox.append(
+        {
+            "case_id": case["id"],
+            "business_date": on,
+            "kind": "review",
+            "channel": "agent",
+            "template": "rule_coverage",
+            "brand": "agency",
+            "status": "queued",
+            "dedupe_key": f"{case['id']}:review:{reason[:80]}",
+            "payload": {"reason": reason},
+        }
+    )
+
+
+def _outstanding_cents(claims: list[dict[str, Any]]) -> int:
+    return sum(
+        c["open_principal_cents"] + c["open_interest_cents"] + c["open_costs_cents"] for c in claims
+    )
+
+
+def _settled(claim: dict[str, Any]) -> bool:
+    return bool(
+        claim["open_principal_cents"] == 0
+        and claim["open_interest_cents"] == 0
+        and claim["open_costs_cents"] == 0
+    )
+
+
+def _run_strategy(
+    case: dict[str, Any],
+    claims: list[dict[str, Any]],
+    creditor: dict[str, Any],
+    ctx: _Context,
+    events: list[dict[str, Any]],
+    outbox: list[dict[str, Any]],
+    case_updates: dict[int, dict[str, Any]],
+    report: CycleReport,
+    at: datetime,
+) -> None:
+    on = ctx.on
+    strategy: Strategy = creditor["strategy"]
+    stage = Stage(case["stage"])
+    if stage is Stage.CLOSED or not claims or all(_settled(c) for c in claims):
+        return
+    outstanding = Decimal(_outstanding_cents(claims)).scaleb(-2)
+    steps: list[Step] = due_steps(
+        strategy.steps,
+        stage=stage,
+        stage_since=case["stage_since"],
+        previous_run=case["last_cycle_date"],
+        on=on,
+        outstanding=outstanding,
+    )
+    for step in steps:
+        report.actions[f"{step.action}:{step.channel}"] += 1
+        outbox.append(
+            {
+                "case_id": case["id"],
+                "business_date": on,
+                "kind": step.action,
+                "channel": step.channel,
+                "template": step.template,
+                "brand": step.brand,
+                "status": "queued",
+                "dedupe_key": f"{case['id']}:{strategy.name}:{strategy.version}:{step.id}:{case['stage_since'].isoformat()}",
+                "payload": {
+                    "strategy": strategy.name,
+                    "version": strategy.version,
+                    "step": step.id,
+                    "outstanding": f"{outstanding:.2f}",
+                },
+            }
+        )
+        if step.advance_to is None:
+            continue
+        if step.advance_to not in TRANSITIONS[stage]:  # the strategy was validated; belt and braces
+            raise NotAllowed(f"strategy step {step.id} cannot move {stage} to {step.advance_to}")
+        changes = case_updates.setdefault(case["id"], {})
+        changes.update(stage=step.advance_to.value, stage_since=on)
+        if step.advance_to is Stage.FORMAL_NOTICE:
+            pack: RulePack = creditor["pack"]
+            changes["notice_sent_on"] = on
+            if pack.notice is not None and pack.costs_for(case["debtor_kind"]).notice_required:
+                changes["costs_chargeable_from"] = ctx.costs_from(pack, on, step.channel)
+        events.append(
+            _event(
+                case["id"],
+                on,
+                at,
+                "transition",
+                f"strategy {strategy.name} v{strategy.version}, step {step.id}",
+                {"stage": stage.value},
+                {"stage": step.advance_to.value},
+            )
+        )
+        report.transitions[f"{stage.value}->{step.advance_to.value}"] += 1
+
+
+def _close_paid(
+    case: dict[str, Any],
+    on: date,
+    events: list[dict[str, Any]],
+    outbox: list[dict[str, Any]],
+    case_updates: dict[int, dict[str, Any]],
+    report: CycleReport,
+    at: datetime,
+) -> None:
+    changes = case_updates.setdefault(case["id"], {})
+    stage = changes.get("stage", case["stage"])
+    changes.update(
+        stage=Stage.CLOSED.value, stage_since=on, closed=True, close_reason=CloseReason.PAID.value
+    )
+    events.append(
+        _event(
+            case["id"],
+            on,
+            at,
+            "transition",
+            "every claim is paid",
+            {"stage": stage},
+            {"stage": "closed", "close_reason": "paid"},
+        )
+    )
+    outbox.append(
+        {
+            "case_id": case["id"],
+            "business_date": on,
+            "kind": "message",
+            "channel": "email",
+            "template": "paid_thank_you",
+            "brand": "agency",
+            "status": "queued",
+            "dedupe_key": f"{case['id']}:paid",
+            "payload": {},
+        }
+    )
+    report.closed_paid += 1
+
+
+def _event(
+    case_id: int,
+    on: date,
+    at: datetime,
+    kind: str,
+    reason: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "business_date": on,
+        "recorded_at": at,
+        "actor": ACTOR,
+        "kind": kind,
+        "reason": reason,
+        "before": before,
+        "after": after,
+    }
+
+
+def _flush(
+    conn: Connection,
+    claims_by_case: dict[int, list[dict[str, Any]]],
+    ledger: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    outbox: list[dict[str, Any]],
+    case_updates: dict[int, dict[str, Any]],
+) -> None:
+    changed = [
+        {"b_id": c["id"], **{k: c[k] for k in CLAIM_STATE}}
+        for claims in claims_by_case.values()
+        for c in claims
+        if tuple(c[k] for k in CLAIM_STATE) != c["_orig"]
+    ]
+    if changed:
+        conn.execute(
+            update(Claim)
+            .where(Claim.id == bindparam("b_id"))
+            .values({k: bindparam(k) for k in CLAIM_STATE}),
+            changed,
+        )
+    if ledger:
+        conn.execute(insert(LedgerEntry), ledger)
+    if events:
+        conn.execute(insert(Event), events)
+    if outbox:
+        dialect = conn.dialect.name
+        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(OutboxMessage)
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]), outbox)
+    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for case_id, changes in case_updates.items():
+        by_shape[tuple(sorted(changes))].append({"b_id": case_id, **changes})
+    for keys, rows in by_shape.items():
+        conn.execute(
+            update(Case)
+            .where(Case.id == bindparam("b_id"))
+            .values({k: bindparam(k) for k in keys}),
+            rows,
+        )
+
+
+def _missed_instalments(conn: Connection, ids: Sequence[int], ctx: _Context, at: datetime) -> int:
+    on = ctx.on
+    rows = conn.execute(
+        select(Instalment.id, Instalment.case_id, Instalment.due_date, Case.creditor_id)
+        .join(Case, Case.id == Instalment.case_id)
+        .where(
+            Instalment.case_id >= ids[0],
+            Instalment.case_id <= ids[-1],
+            Instalment.status == "open",
+            Instalment.paid_cents < Instalment.amount_cents,
+        )
+    ).all()
+    missed = [
+        r
+        for r in rows
+        if r.due_date + timedelta(days=ctx.creditors[r.creditor_id]["grace_days"]) < on
+        and r.case_id in set(ids)
+    ]
+    if not missed:
+        return 0
+    conn.execute(
+        update(Instalment)
+        .where(Instalment.id == bindparam("b_id"))
+        .values(status="missed", missed_on=on),
+        [{"b_id": r.id} for r in missed],
+    )
+    conn.execute(
+        insert(Event),
+        [
+            _event(
+                r.case_id,
+                on,
+                at,
+                "instalment_missed",
+                f"instalment due {r.due_date.isoformat()} not paid after the grace period",
+                {},
+                {"instalment": r.id},
+            )
+            for r in missed
+        ],
+    )
+    stmt = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(OutboxMessage)
+    conn.execute(
+        stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]),
+        [
+            {
+                "case_id": r.case_id,
+                "business_date": on,
+                "kind": "message",
+                "channel": "email",
+                "template": "missed_instalment_friendly",
+                "brand": "agency",
+                "status": "queued",
+                "dedupe_key": f"{r.case_id}:missed:{r.id}",
+                "payload": {"instalment": r.id, "due_date": r.due_date.isoformat()},
+            }
+            for r in missed
+        ],
+    )
+    return len(missed)
