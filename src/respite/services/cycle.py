@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
@@ -49,7 +50,6 @@ from respite.adapters.db.models import (
     Event,
     Hold,
     Instalment,
-    LedgerEntry,
     OutboxMessage,
 )
 from respite.domain.interest import DayCount, add_years
@@ -165,7 +165,7 @@ def run_cycle(
     _mark_run(engine, on, shard, shards, "running", now())
     report = CycleReport(on, shard, shards)
     after_id = 0
-    ctx = _Context(on)
+    ctx = _Context(on, shard, shards)
     while True:
         with engine.begin() as conn:
             ids = [
@@ -180,6 +180,12 @@ def run_cycle(
             if not ids:
                 break
             _process_batch(conn, ids, ctx, report, now())
+            # Counted in the batch's own transaction, so a killed worker's work still counts.
+            conn.execute(
+                update(CycleRun)
+                .where(CycleRun.business_date == on, CycleRun.shard == shard)
+                .values(cases=CycleRun.cases + len(ids))
+            )
             after_id = ids[-1]
         report.cases += len(ids)
         report.batches += 1
@@ -187,13 +193,11 @@ def run_cycle(
             progress(len(ids))
         if after_batch:
             after_batch(report.batches)
-    _mark_run(engine, on, shard, shards, "done", now(), report.cases)
+    _mark_run(engine, on, shard, shards, "done", now())
     return report
 
 
-def _mark_run(
-    engine: Engine, on: date, shard: int, shards: int, status: str, at: datetime, cases: int = 0
-) -> None:
+def _mark_run(engine: Engine, on: date, shard: int, shards: int, status: str, at: datetime) -> None:
     with engine.begin() as conn:
         found = conn.execute(
             select(CycleRun.status).where(CycleRun.business_date == on, CycleRun.shard == shard)
@@ -206,13 +210,13 @@ def _mark_run(
                     shards=shards,
                     status=status,
                     started_at=at,
-                    cases=cases,
+                    cases=0,
                 )
             )
         else:
             values: dict[str, Any] = {"status": status}
             if status == "done":
-                values.update(finished_at=at, cases=CycleRun.cases + cases)
+                values.update(finished_at=at)
             else:
                 values.update(started_at=at)
             conn.execute(
@@ -228,8 +232,10 @@ def _mark_run(
 class _Context:
     """Caches that hold for one business date: rule packs, rates, strategies, notice dates."""
 
-    def __init__(self, on: date) -> None:
+    def __init__(self, on: date, shard: int, shards: int) -> None:
         self.on = on
+        self.shard = shard
+        self.shards = shards
         self.rates: dict[tuple[str, str, date, date], int] = {}
         self.creditors: dict[int, dict[str, Any]] = {}
         self.notice: dict[tuple[str, date, str], date] = {}
@@ -298,8 +304,9 @@ def _process_batch(
     lo, hi = ids[0], ids[-1]
     in_batch = and_(Case.id >= lo, Case.id <= hi)
     cases = {
-        int(r.id): dict(r._mapping)
-        for r in conn.execute(
+        int(r["id"]): r
+        for r in _dicts(
+            conn,
             select(
                 Case.id,
                 Case.creditor_id,
@@ -311,7 +318,7 @@ def _process_batch(
                 Debtor.kind.label("debtor_kind"),
             )
             .join(Debtor, Debtor.id == Case.debtor_id)
-            .where(Case.id.in_(ids))
+            .where(in_batch, _pending(on, ctx.shard, ctx.shards)),
         )
     }
     held = {
@@ -326,11 +333,10 @@ def _process_batch(
         )
     }
     claims_by_case: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for r in conn.execute(select(*CLAIM_COLUMNS).where(Claim.case_id >= lo, Claim.case_id <= hi)):
-        if r.case_id in cases:
-            row = dict(r._mapping)
+    for row in _dicts(conn, select(*CLAIM_COLUMNS).where(Claim.case_id >= lo, Claim.case_id <= hi)):
+        if row["case_id"] in cases:
             row["_orig"] = tuple(row[k] for k in CLAIM_STATE)
-            claims_by_case[int(r.case_id)].append(row)
+            claims_by_case[int(row["case_id"])].append(row)
     _load_creditors(conn, ctx, {c["creditor_id"] for c in cases.values()})
 
     ledger: list[dict[str, Any]] = []
@@ -356,8 +362,31 @@ def _process_batch(
 
     _flush(conn, claims_by_case, ledger, events, outbox, case_updates)
     report.missed_instalments += _missed_instalments(conn, ids, ctx, at)
-    # Last: the natural key that makes this batch done for D.
-    conn.execute(update(Case).where(in_batch, Case.id.in_(ids)).values(last_cycle_date=on))
+    # Last: the natural key that makes this batch done for D (the same cases as selected:
+    # every pending case of this shard with an id in [lo, hi]).
+    conn.execute(
+        update(Case).where(in_batch, _pending(on, ctx.shard, ctx.shards)).values(last_cycle_date=on)
+    )
+
+
+def _dicts(conn: Connection, statement: Any) -> list[dict[str, Any]]:
+    result = conn.execute(statement)
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]
+
+
+def _executemany(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Bulk statements straight through the DB-API: SQLAlchemy's per-row parameter
+    processing costs more than the database itself here. ``sql`` uses ``?`` markers."""
+    if not rows:
+        return
+    if conn.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
 
 
 def _load_creditors(conn: Connection, ctx: _Context, wanted: set[int]) -> None:
@@ -579,6 +608,8 @@ def _run_strategy(
     on = ctx.on
     strategy: Strategy = creditor["strategy"]
     stage = Stage(case["stage"])
+    if not _any_step_due(strategy, stage, case["stage_since"], case["last_cycle_date"], ctx.on):
+        return  # the common night: nothing to decide, so no balance to add up
     if stage is Stage.CLOSED or not claims or all(_settled(c) for c in claims):
         return
     outstanding = Decimal(_outstanding_cents(claims)).scaleb(-2)
@@ -633,6 +664,19 @@ def _run_strategy(
             )
         )
         report.transitions[f"{stage.value}->{step.advance_to.value}"] += 1
+
+
+@cache
+def _step_days(strategy: Strategy, stage: Stage) -> tuple[int, ...]:
+    return tuple(sorted({s.after_days for s in strategy.steps if s.stage is stage}))
+
+
+def _any_step_due(
+    strategy: Strategy, stage: Stage, since: date, previous: date | None, on: date
+) -> bool:
+    days_now = (on - since).days
+    days_before = -1 if previous is None or previous < since else (previous - since).days
+    return any(days_before < d <= days_now for d in _step_days(strategy, stage))
 
 
 def _close_paid(
@@ -697,6 +741,22 @@ def _event(
     }
 
 
+# Built from constant column names only (no input reaches these strings).
+CLAIM_UPDATE = f"UPDATE claims SET {', '.join(f'{k} = ?' for k in CLAIM_STATE)} WHERE id = ?"  # noqa: S608
+LEDGER_FIELDS = (
+    "claim_id",
+    "seq",
+    "kind",
+    "bucket",
+    "amount_cents",
+    "on_date",
+    "payment_seq",
+    "reverses",
+    "memo",
+)
+LEDGER_INSERT = f"INSERT INTO ledger_entries ({', '.join(LEDGER_FIELDS)}) VALUES ({', '.join('?' for _ in LEDGER_FIELDS)})"  # noqa: S608
+
+
 def _flush(
     conn: Connection,
     claims_by_case: dict[int, list[dict[str, Any]]],
@@ -706,20 +766,13 @@ def _flush(
     case_updates: dict[int, dict[str, Any]],
 ) -> None:
     changed = [
-        {"b_id": c["id"], **{k: c[k] for k in CLAIM_STATE}}
+        (*(c[k] for k in CLAIM_STATE), c["id"])
         for claims in claims_by_case.values()
         for c in claims
         if tuple(c[k] for k in CLAIM_STATE) != c["_orig"]
     ]
-    if changed:
-        conn.execute(
-            update(Claim)
-            .where(Claim.id == bindparam("b_id"))
-            .values({k: bindparam(k) for k in CLAIM_STATE}),
-            changed,
-        )
-    if ledger:
-        conn.execute(insert(LedgerEntry), ledger)
+    _executemany(conn, CLAIM_UPDATE, changed)
+    _executemany(conn, LEDGER_INSERT, [tuple(e[k] for k in LEDGER_FIELDS) for e in ledger])
     if events:
         conn.execute(insert(Event), events)
     if outbox:
