@@ -372,7 +372,7 @@ def _process_batch(
 def _dicts(conn: Connection, statement: Any) -> list[dict[str, Any]]:
     result = conn.execute(statement)
     keys = list(result.keys())
-    return [dict(zip(keys, row, strict=True)) for row in result]
+    return [dict(zip(keys, row, strict=True)) for row in result.fetchall()]
 
 
 def _executemany(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -757,6 +757,45 @@ LEDGER_FIELDS = (
 LEDGER_INSERT = f"INSERT INTO ledger_entries ({', '.join(LEDGER_FIELDS)}) VALUES ({', '.join('?' for _ in LEDGER_FIELDS)})"  # noqa: S608
 
 
+CLAIM_STATE_TYPES = ("date", "bigint", "bigint", "bigint", "boolean", "bigint", "bigint", "integer")
+
+
+def _copy_claims_and_ledger(
+    conn: Connection, changed: Sequence[tuple[Any, ...]], ledger_rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """PostgreSQL: COPY is an order of magnitude faster than row-by-row statements.
+
+    Changed claim state goes into a temporary table (emptied at commit) and is applied in
+    one set-based UPDATE; ledger rows are copied straight into the ledger.
+    """
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if changed:
+            columns = ", ".join(
+                f"{k} {t}" for k, t in zip(CLAIM_STATE, CLAIM_STATE_TYPES, strict=True)
+            )
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS cycle_claim_state ({columns}, id bigint) ON COMMIT DELETE ROWS"
+            )
+            with cursor.copy(
+                f"COPY cycle_claim_state ({', '.join(CLAIM_STATE)}, id) FROM STDIN"
+            ) as copy:
+                for row in changed:
+                    copy.write_row(row)
+            assignments = ", ".join(f"{k} = t.{k}" for k in CLAIM_STATE)
+            cursor.execute(
+                f"UPDATE claims SET {assignments} FROM cycle_claim_state t WHERE claims.id = t.id"  # noqa: S608
+            )
+        if ledger_rows:
+            with cursor.copy(
+                f"COPY ledger_entries ({', '.join(LEDGER_FIELDS)}) FROM STDIN"
+            ) as copy:
+                for row in ledger_rows:
+                    copy.write_row(row)
+    finally:
+        cursor.close()
+
+
 def _flush(
     conn: Connection,
     claims_by_case: dict[int, list[dict[str, Any]]],
@@ -771,8 +810,12 @@ def _flush(
         for c in claims
         if tuple(c[k] for k in CLAIM_STATE) != c["_orig"]
     ]
-    _executemany(conn, CLAIM_UPDATE, changed)
-    _executemany(conn, LEDGER_INSERT, [tuple(e[k] for k in LEDGER_FIELDS) for e in ledger])
+    ledger_rows = [tuple(e[k] for k in LEDGER_FIELDS) for e in ledger]
+    if conn.dialect.name == "postgresql":
+        _copy_claims_and_ledger(conn, changed, ledger_rows)
+    else:
+        _executemany(conn, CLAIM_UPDATE, changed)
+        _executemany(conn, LEDGER_INSERT, ledger_rows)
     if events:
         conn.execute(insert(Event), events)
     if outbox:

@@ -20,8 +20,10 @@ from typer.exceptions import TyperException
 from respite.adapters.clock import SystemClock
 from respite.domain.money import Currency, Money, parse_amount
 from respite.domain.notice import Channel
+from respite.entrypoints.cli.creditors import creditor_app
 from respite.entrypoints.cli.cycle import cycle as cycle_command
 from respite.entrypoints.cli.cycle import simulate as simulate_command
+from respite.entrypoints.cli.intake import import_app
 from respite.errors import ConflictError, InputError, NotAllowed, RespiteError
 from respite.rules.loader import load_pack
 from respite.services import calculators
@@ -37,6 +39,8 @@ calc = typer.Typer(
     help="Calculators for collection costs, interest, allocation and dates.", no_args_is_help=True
 )
 app.add_typer(calc, name="calc")
+app.add_typer(creditor_app, name="creditor")
+app.add_typer(import_app, name="import")
 app.command("cycle")(cycle_command)
 app.command("simulate")(simulate_command)
 

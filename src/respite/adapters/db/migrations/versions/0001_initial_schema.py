@@ -94,9 +94,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("reference"),
+        postgresql_with={"fillfactor": 70},
     )
     with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.create_index("ix_cases_cycle", ["closed", "last_cycle_date", "id"], unique=False)
         batch_op.create_index("ix_cases_debtor", ["debtor_id"], unique=False)
 
     op.create_table(
@@ -184,6 +184,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("creditor_id", "external_ref", name="uq_claim_external_ref"),
+        postgresql_with={"fillfactor": 70},
     )
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.create_index("ix_claims_case", ["case_id"], unique=False)
@@ -368,7 +369,6 @@ def downgrade() -> None:
     op.drop_table("import_batches")
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_index("ix_cases_debtor")
-        batch_op.drop_index("ix_cases_cycle")
 
     op.drop_table("cases")
     op.drop_table("debtors")

@@ -1,0 +1,73 @@
+"""``respite creditor``: the creditors whose claims the agency collects.
+
+Output is JSON. Adding a creditor that exists with the same terms is a no-op, so the
+command can be retried; with other terms it is refused (exit status 1).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from respite.adapters.clock import SystemClock
+from respite.adapters.db.engine import make_engine, upgrade
+from respite.services.intake import list_creditors, register_creditor
+
+__all__ = ["creditor_app"]
+
+creditor_app = typer.Typer(
+    help="Creditors: the businesses whose claims are collected.", no_args_is_help=True
+)
+
+
+@creditor_app.command("add")
+def add_creditor(
+    name: Annotated[str, typer.Argument(help="The creditor's name, unique.", show_default=False)],
+    jurisdiction: Annotated[
+        str, typer.Option("--jurisdiction", "-j", help="NL, BE or PL: whose law applies.")
+    ],
+    currency: Annotated[
+        str | None, typer.Option(help="Currency of its claims (default: the jurisdiction's).")
+    ] = None,
+    strategy: Annotated[str, typer.Option(help="Collection strategy to follow.")] = "standard",
+    vat_uplift_declared: Annotated[
+        bool,
+        typer.Option(
+            "--vat-uplift-declared", help="NL: the creditor declares it cannot deduct VAT."
+        ),
+    ] = False,
+) -> None:
+    """Add a creditor (a tenant) so that its claims can be imported."""
+    engine = make_engine()
+    try:
+        upgrade(engine)
+        info, created = register_creditor(
+            engine,
+            name,
+            jurisdiction=jurisdiction,
+            currency=currency,
+            strategy=strategy,
+            vat_uplift_declared=vat_uplift_declared,
+            now=SystemClock().now(),
+        )
+    finally:
+        engine.dispose()
+    _emit({"created": created, "creditor": info.as_dict()})
+
+
+@creditor_app.command("list")
+def list_all() -> None:
+    """List the creditors as JSON."""
+    engine = make_engine()
+    try:
+        upgrade(engine)
+        creditors = list_creditors(engine)
+    finally:
+        engine.dispose()
+    _emit({"creditors": [c.as_dict() for c in creditors]})
+
+
+def _emit(result: dict[str, object]) -> None:
+    typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
