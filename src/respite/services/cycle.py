@@ -352,7 +352,15 @@ def _process_batch(
         frozen = on_hold or bool(case["interest_frozen"])
         for claim in claims:
             _accrue(claim, pack, ctx, frozen, ledger, report)
-        if not on_hold:
+        if on_hold:
+            # Holds stop the clock: a held night does not count toward the strategy's
+            # waits, so the effective start of the stage moves on with the calendar.
+            last = case["last_cycle_date"]
+            held_days = (on - last).days if last is not None and last >= case["stage_since"] else 1
+            case_updates.setdefault(case_id, {})["stage_since"] = case["stage_since"] + timedelta(
+                days=held_days
+            )
+        else:
             _charge_costs(
                 case, claims, creditor, ctx, ledger, events, outbox, case_updates, report, at
             )

@@ -115,6 +115,8 @@ class Case(Base):
     creditor_id: Mapped[int] = mapped_column(ForeignKey("creditors.id"))
     debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id"))
     stage: Mapped[str] = mapped_column(String(30))
+    # When the case entered its stage, moved on by every night on hold (holds stop the
+    # clock); the events keep the real dates.
     stage_since: Mapped[date] = mapped_column(Date)
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
     close_reason: Mapped[str | None] = mapped_column(String(20))

@@ -14,7 +14,7 @@ from respite.errors import InputError
 from respite.services.cycle import CycleReport, pending_cases, run_cycle
 from respite.services.payments import book_scheduled_payments
 
-__all__ = ["cycle", "simulate"]
+__all__ = ["cycle", "simulate", "summary"]
 
 
 def _day(value: str, option: str) -> date:
@@ -114,3 +114,52 @@ def simulate(
             bar.advance(task)
     typer.echo(f"simulated {days} days from {first}: {booked} payments booked")
     _print_report(total)
+
+
+def summary(
+    on: Annotated[
+        str | None, typer.Option("--on", help="Date for active holds (default: last cycle).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of text.")] = False,
+) -> None:
+    """The portfolio in figures: cases by stage, collected, charged, holds, actions queued."""
+    from sqlalchemy import func, select
+
+    from respite.adapters.db.models import Case
+    from respite.services.reports import portfolio_summary
+
+    engine = make_engine()
+    upgrade(engine)
+    if on is None:
+        with engine.connect() as conn:
+            last = conn.execute(select(func.max(Case.last_cycle_date))).scalar()
+        day = last or datetime.now(UTC).date()
+    else:
+        day = _day(on, "--on")
+    result = portfolio_summary(engine, day)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    typer.echo(f"Portfolio on {result['on']}")
+    typer.echo(
+        "  cases by stage:   " + ", ".join(f"{k} {v}" for k, v in result["cases_by_stage"].items())
+    )
+    typer.echo(
+        "  collected:        " + ", ".join(f"{c} {v}" for c, v in result["collected"].items())
+    )
+    for bucket in ("principal", "interest", "costs"):
+        if bucket in result["charged"]:
+            typer.echo(
+                f"  {bucket + ' charged:':<18}"
+                + ", ".join(f"{c} {v}" for c, v in result["charged"][bucket].items())
+            )
+    typer.echo(
+        "  still outstanding: " + ", ".join(f"{c} {v}" for c, v in result["outstanding"].items())
+    )
+    typer.echo(
+        "  holds active:     "
+        + (", ".join(f"{k} {v}" for k, v in result["holds_active"].items()) or "none")
+    )
+    typer.echo(
+        "  actions queued:   " + ", ".join(f"{k} {v}" for k, v in result["actions_queued"].items())
+    )

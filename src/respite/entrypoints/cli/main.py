@@ -20,10 +20,13 @@ from typer.exceptions import TyperException
 from respite.adapters.clock import SystemClock
 from respite.domain.money import Currency, Money, parse_amount
 from respite.domain.notice import Channel
+from respite.entrypoints.cli.cases import case_app
 from respite.entrypoints.cli.creditors import creditor_app
 from respite.entrypoints.cli.cycle import cycle as cycle_command
 from respite.entrypoints.cli.cycle import simulate as simulate_command
+from respite.entrypoints.cli.cycle import summary as summary_command
 from respite.entrypoints.cli.intake import import_app
+from respite.entrypoints.cli.worker import worker as worker_command
 from respite.errors import ConflictError, InputError, NotAllowed, RespiteError
 from respite.rules.loader import load_pack
 from respite.services import calculators
@@ -40,9 +43,12 @@ calc = typer.Typer(
 )
 app.add_typer(calc, name="calc")
 app.add_typer(creditor_app, name="creditor")
+app.add_typer(case_app, name="case")
 app.add_typer(import_app, name="import")
 app.command("cycle")(cycle_command)
+app.command("worker")(worker_command)
 app.command("simulate")(simulate_command)
+app.command("summary")(summary_command)
 
 EXIT_INPUT = 2
 EXIT_CONFLICT = 1
