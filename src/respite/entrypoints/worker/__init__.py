@@ -1,0 +1,1 @@
+"""Celery workers that run shards of the nightly cycle (``respite worker``)."""
