@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, func, insert, select, text
 
 from respite.adapters.db.models import Case, Claim, Hold, Instalment, LedgerEntry, OutboxMessage
 from respite.domain.money import Money
@@ -207,3 +207,61 @@ def test_booking_the_same_payment_twice_books_it_once(db_engine: Engine) -> None
             .__len__()
             == 1
         )
+
+
+def test_a_small_rest_after_the_principal_is_written_off_by_creditor_policy(
+    db_engine: Engine,
+) -> None:
+    (case_id,) = build(db_engine, cases=1, on=START)
+    with db_engine.begin() as conn:
+        conn.execute(
+            text("UPDATE creditors SET policy = :p"),
+            {"p": '{"small_balance_write_off_cents": 500}'},
+        )
+    run_days(db_engine, START, 40)  # interest posted at the month end; costs after the notice
+    with db_engine.begin() as conn:
+        principal = conn.execute(select(Claim.open_principal_cents)).scalar_one()
+        rest = conn.execute(select(Claim.open_interest_cents + Claim.open_costs_cents)).scalar_one()
+        # Pays exactly the principal (allocation goes to costs and interest first: 6:44).
+        book_payment(
+            conn,
+            case_id,
+            principal,
+            START + timedelta(days=40),
+            "bank-4",
+            now=NOW,
+            jurisdiction="NL",
+        )
+    run_cycle(db_engine, START + timedelta(days=40))
+    with db_engine.connect() as conn:
+        closed = tuple(conn.execute(select(Case.closed, Case.close_reason)).one())
+        written = conn.execute(
+            select(func.sum(LedgerEntry.amount_cents)).where(LedgerEntry.kind == "write_off")
+        ).scalar()
+    # The rest (EUR 40 costs + interest) is above EUR 5: it stays open and is not written off.
+    assert rest > 500
+    assert closed == (False, None)
+    assert written is None
+    with db_engine.begin() as conn:
+        open_now = conn.execute(
+            select(Claim.open_principal_cents + Claim.open_interest_cents + Claim.open_costs_cents)
+        ).scalar_one()
+        book_payment(
+            conn,
+            case_id,
+            open_now - 300,
+            START + timedelta(days=41),
+            "bank-5",
+            now=NOW,
+            jurisdiction="NL",
+        )
+    run_cycle(db_engine, START + timedelta(days=41))
+    with db_engine.connect() as conn:
+        assert tuple(conn.execute(select(Case.closed, Case.close_reason)).one()) == (
+            True,
+            "settled",
+        )
+        written = conn.execute(
+            select(func.sum(LedgerEntry.amount_cents)).where(LedgerEntry.kind == "write_off")
+        ).scalar()
+    assert 300 <= written <= 301  # the EUR 3.00 left (plus at most a cent of the night's interest)

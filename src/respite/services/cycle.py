@@ -284,6 +284,7 @@ CLAIM_COLUMNS = (
     Claim.open_costs_cents,
     Claim.credit_cents,
     Claim.last_seq,
+    Claim.principal_cents,
 )
 CLAIM_STATE = (
     "interest_accrued_to",
@@ -365,8 +366,15 @@ def _process_batch(
                 case, claims, creditor, ctx, ledger, events, outbox, case_updates, report, at
             )
             _run_strategy(case, claims, creditor, ctx, events, outbox, case_updates, report, at)
+        forgiven = (
+            bool(creditor["write_off_cents"])
+            and bool(claims)
+            and _write_off_small_balance(
+                case, claims, creditor["write_off_cents"], on, ledger, events, at
+            )
+        )
         if claims and all(_settled(c) for c in claims) and case["stage"] != Stage.CLOSED:
-            _close_paid(case, on, events, outbox, case_updates, report, at)
+            _close_paid(case, on, events, outbox, case_updates, report, at, forgiven=forgiven)
 
     _flush(conn, claims_by_case, ledger, events, outbox, case_updates)
     report.missed_instalments += _missed_instalments(conn, ids, ctx, at)
@@ -416,6 +424,7 @@ def _load_creditors(conn: Connection, ctx: _Context, wanted: set[int]) -> None:
             "vat": bool(r.vat_uplift_declared),
             "strategy": load_strategy(r.strategy),
             "grace_days": int(policy.get("grace_days", DEFAULT_GRACE_DAYS)),
+            "write_off_cents": int(policy.get("small_balance_write_off_cents", 0)),
         }
 
 
@@ -687,6 +696,56 @@ def _any_step_due(
     return any(days_before < d <= days_now for d in _step_days(strategy, stage))
 
 
+def _write_off_small_balance(
+    case: dict[str, Any],
+    claims: list[dict[str, Any]],
+    limit_cents: int,
+    on: date,
+    ledger: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    at: datetime,
+) -> bool:
+    """Creditor policy: a debtor who has paid and owes no more than the limit is not chased
+    for the rest; it is written off (ledger entries and an event) and the case settles."""
+    rest = _outstanding_cents(claims)
+    paid_something = any(c["open_principal_cents"] < c["principal_cents"] for c in claims)
+    if rest == 0 or rest > limit_cents or not paid_something:
+        return False
+    for c in claims:
+        c["interest_carry_micros"] = 0
+        for bucket, column in (
+            ("principal", "open_principal_cents"),
+            ("interest", "open_interest_cents"),
+            ("costs", "open_costs_cents"),
+        ):
+            if c[column]:
+                c["last_seq"] += 1
+                ledger.append(
+                    _entry(
+                        c,
+                        "write_off",
+                        bucket,
+                        c[column],
+                        on,
+                        "small balance written off (creditor policy)",
+                    )
+                )
+                c[column] = 0
+    currency = Currency.of(claims[0]["currency"])
+    events.append(
+        _event(
+            case["id"],
+            on,
+            at,
+            "written_off",
+            "small balance written off by creditor policy",
+            {},
+            {"amount": str(Money.from_minor_units(rest, currency))},
+        )
+    )
+    return True
+
+
 def _close_paid(
     case: dict[str, Any],
     on: date,
@@ -695,21 +754,24 @@ def _close_paid(
     case_updates: dict[int, dict[str, Any]],
     report: CycleReport,
     at: datetime,
+    *,
+    forgiven: bool = False,
 ) -> None:
+    """Close a case with nothing left to pay: paid, or settled when a rest was forgiven."""
     changes = case_updates.setdefault(case["id"], {})
     stage = changes.get("stage", case["stage"])
-    changes.update(
-        stage=Stage.CLOSED.value, stage_since=on, closed=True, close_reason=CloseReason.PAID.value
-    )
+    reason = CloseReason.SETTLED if forgiven else CloseReason.PAID
+    changes.update(stage=Stage.CLOSED.value, stage_since=on, closed=True, close_reason=reason.value)
+    why = "paid; the small rest was written off" if forgiven else "every claim is paid"
     events.append(
         _event(
             case["id"],
             on,
             at,
             "transition",
-            "every claim is paid",
+            why,
             {"stage": stage},
-            {"stage": "closed", "close_reason": "paid"},
+            {"stage": "closed", "close_reason": reason.value},
         )
     )
     outbox.append(

@@ -7,7 +7,15 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select
 
-from respite.adapters.db.models import Case, Claim, Hold, LedgerEntry, OutboxMessage, Payment
+from respite.adapters.db.models import (
+    Case,
+    Claim,
+    Creditor,
+    Hold,
+    LedgerEntry,
+    OutboxMessage,
+    Payment,
+)
 from respite.domain.money import Currency, Money
 
 __all__ = ["portfolio_summary"]
@@ -30,16 +38,11 @@ def portfolio_summary(engine: Engine, on: date) -> dict[str, Any]:
         collected = {
             cur: _money(total, cur)
             for cur, total in conn.execute(
-                select(Claim.currency, func.sum(Payment.amount_cents))
-                .join(Claim, Claim.case_id == Payment.case_id)
-                .where(
-                    Payment.booked.is_(True),
-                    Claim.id
-                    == select(func.min(Claim.id))
-                    .where(Claim.case_id == Payment.case_id)
-                    .scalar_subquery(),
-                )
-                .group_by(Claim.currency)
+                select(Creditor.currency, func.sum(Payment.amount_cents))
+                .join(Case, Case.id == Payment.case_id)
+                .join(Creditor, Creditor.id == Case.creditor_id)
+                .where(Payment.booked.is_(True))
+                .group_by(Creditor.currency)
             )
         }
         charged: dict[str, dict[str, str]] = {}

@@ -78,9 +78,14 @@ def cycle(
         _print_report(report)
 
 
-def _print_report(report: CycleReport) -> None:
+def _print_report(report: CycleReport, *, nights: int = 1) -> None:
     d = report.as_dict()
-    typer.echo(f"cycle {d['business_date']}: {d['cases']} cases in {d['batches']} batches")
+    if nights == 1:
+        typer.echo(f"cycle {d['business_date']}: {d['cases']} cases in {d['batches']} batches")
+    else:
+        typer.echo(
+            f"{nights} nightly cycles from {d['business_date']}: {d['cases']} case-nights in total"
+        )
     for key in ("interest_posted", "costs_charged", "transitions", "actions"):
         if d[key]:
             typer.echo(
@@ -113,7 +118,7 @@ def simulate(
             total.merge(run_cycle(engine, on))
             bar.advance(task)
     typer.echo(f"simulated {days} days from {first}: {booked} payments booked")
-    _print_report(total)
+    _print_report(total, nights=days)
 
 
 def summary(

@@ -1,15 +1,18 @@
-"""``make demo``: a short, readable tour of the calculators.
+"""``make demo``: a tour of the calculators, then a portfolio collected for 90 days.
 
 Each step runs the real ``respite`` command, shows it so it can be copied, and prints the
-figures that matter with a line on where they come from.
+figures that matter. The portfolio lives in the embedded SQLite database (``./respite.db``
+unless ``RESPITE_DATABASE_URL`` says otherwise), rebuilt from scratch on every run.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 STEPS: list[tuple[str, list[str], list[str]]] = [
@@ -176,17 +179,21 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def main() -> None:
+def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
+    # Our own interpreter running our own command with fixed arguments.
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "respite", *args], capture_output=True, text=True, check=False
+    )
+
+
+def _tour() -> None:
     print(
         "Respite — a tour of the calculators (every figure from rule tables that cite their source)\n"
     )
     for n, (title, args, fields) in enumerate(STEPS, start=1):
         print(f"{n}. {title}")
         print(f"   $ respite {shlex.join(args)}")
-        # Our own interpreter running our own command with fixed arguments.
-        proc = subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "respite", *args], capture_output=True, text=True, check=False
-        )
+        proc = _run(args)
         if proc.returncode != 0:
             print(f"   exit {proc.returncode}: {proc.stderr.strip()}\n")
             continue
@@ -196,7 +203,93 @@ def main() -> None:
             sep = "\n" if "\n" in value or value.startswith("      ") else " "
             print(f"   {field}:{sep}{value}")
         print()
-    print("Every calculator prints JSON; run `respite calc --help` for all options.")
+
+
+PORTFOLIO_DATE = "2025-01-15"
+DEMO_HOLDS = [
+    ("R000000007", "dispute", "debtor says the meter reading is wrong"),
+    ("R000000019", "debt_counselling", "in the municipality's debt help programme"),
+    ("R000000031", "vulnerability_review", "debtor mentioned a recent bereavement (consent given)"),
+]
+
+
+def _portfolio() -> None:
+    if os.environ.get("RESPITE_DATABASE_URL") is None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"respite.db{suffix}").unlink(missing_ok=True)
+        where = "./respite.db (SQLite, WAL)"
+    else:
+        where = "the database of RESPITE_DATABASE_URL"
+    print(f"A portfolio collected for 90 days, in {where}\n")
+    steps: list[tuple[str, list[str]]] = [
+        (
+            "Build a synthetic portfolio: 5,000 debtors (NL, BE, PL), handed over on 15 January 2025",
+            [
+                "demo-data",
+                "--debtors",
+                "5000",
+                "--creditors",
+                "8",
+                "--seed",
+                "42",
+                "--date",
+                PORTFOLIO_DATE,
+            ],
+        ),
+        *(
+            (
+                f"An agent records a {kind.replace('_', ' ')} for case {ref}",
+                [
+                    "case",
+                    "hold",
+                    ref,
+                    "--kind",
+                    kind,
+                    "--reason",
+                    why,
+                    "--by",
+                    "agent:demo",
+                    "--on",
+                    PORTFOLIO_DATE,
+                ],
+            )
+            for ref, kind, why in DEMO_HOLDS
+        ),
+        (
+            "Run 90 nights: each day's payments are booked (6:43/6:44 BW), then the nightly cycle",
+            ["simulate", "--from", PORTFOLIO_DATE, "--days", "90", "--quiet"],
+        ),
+        ("The portfolio after 90 days", ["summary"]),
+        (
+            f"The timeline of case {DEMO_HOLDS[0][0]}: who, when, what, why",
+            ["case", "timeline", DEMO_HOLDS[0][0]],
+        ),
+    ]
+    for title, args in steps:
+        print(f"- {title}")
+        print(f"  $ respite {shlex.join(args)}")
+        proc = _run(args)
+        if proc.returncode != 0:
+            print(f"  exit {proc.returncode}: {proc.stderr.strip()}")
+            raise SystemExit(1)
+        out = proc.stdout.strip()
+        if args[:2] == ["case", "timeline"]:
+            out = "\n".join(
+                f"{e['date']}  {e['actor']:<12} {e['what']:<18} {e['why']}" for e in json.loads(out)
+            )
+        elif args[0] == "case":
+            out = ""
+        if out:
+            print("\n".join("    " + line for line in out.splitlines()))
+        print()
+
+
+def main() -> None:
+    _tour()
+    _portfolio()
+    print(
+        "Next: `respite --help`; `respite summary` and `respite case timeline REF` read the same database."
+    )
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from respite.entrypoints.cli.creditors import creditor_app
 from respite.entrypoints.cli.cycle import cycle as cycle_command
 from respite.entrypoints.cli.cycle import simulate as simulate_command
 from respite.entrypoints.cli.cycle import summary as summary_command
+from respite.entrypoints.cli.demodata import demo_data as demo_data_command
 from respite.entrypoints.cli.intake import import_app
 from respite.entrypoints.cli.worker import worker as worker_command
 from respite.errors import ConflictError, InputError, NotAllowed, RespiteError
@@ -49,6 +50,7 @@ app.command("cycle")(cycle_command)
 app.command("worker")(worker_command)
 app.command("simulate")(simulate_command)
 app.command("summary")(summary_command)
+app.command("demo-data")(demo_data_command)
 
 EXIT_INPUT = 2
 EXIT_CONFLICT = 1
