@@ -34,7 +34,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
@@ -368,12 +367,6 @@ def _process_batch(
     )
 
 
-def _dicts(conn: Connection, statement: Any) -> list[dict[str, Any]]:
-    result = conn.execute(statement)
-    keys = list(result.keys())
-    return [dict(zip(keys, row, strict=True)) for row in result.fetchall()]
-
-
 CASES_SQL = (
     "SELECT c.id, c.creditor_id, c.stage, c.stage_since, c.last_cycle_date, c.interest_frozen,"
     " c.costs_chargeable_from, d.kind AS debtor_kind FROM cases c JOIN debtors d ON d.id = c.debtor_id"
@@ -451,6 +444,7 @@ def _load_creditors(conn: Connection, ctx: _Context, wanted: set[int]) -> None:
             "pack": load_pack(r.jurisdiction),
             "vat": bool(r.vat_uplift_declared),
             "strategy": load_strategy(r.strategy),
+            "step_days": _step_days(load_strategy(r.strategy)),
             "grace_days": int(policy.get("grace_days", DEFAULT_GRACE_DAYS)),
             "write_off_cents": int(policy.get("small_balance_write_off_cents", 0)),
         }
@@ -653,7 +647,9 @@ def _run_strategy(
     on = ctx.on
     strategy: Strategy = creditor["strategy"]
     stage = Stage(case["stage"])
-    if not _any_step_due(strategy, stage, case["stage_since"], case["last_cycle_date"], ctx.on):
+    if not _any_step_due(
+        creditor["step_days"].get(stage, ()), case["stage_since"], case["last_cycle_date"], ctx.on
+    ):
         return  # the common night: nothing to decide, so no balance to add up
     if stage is Stage.CLOSED or not claims or all(_settled(c) for c in claims):
         return
@@ -711,17 +707,17 @@ def _run_strategy(
         report.transitions[f"{stage.value}->{step.advance_to.value}"] += 1
 
 
-@cache
-def _step_days(strategy: Strategy, stage: Stage) -> tuple[int, ...]:
-    return tuple(sorted({s.after_days for s in strategy.steps if s.stage is stage}))
+def _step_days(strategy: Strategy) -> dict[Stage, tuple[int, ...]]:
+    days: dict[Stage, set[int]] = defaultdict(set)
+    for step in strategy.steps:
+        days[step.stage].add(step.after_days)
+    return {stage: tuple(sorted(d)) for stage, d in days.items()}
 
 
-def _any_step_due(
-    strategy: Strategy, stage: Stage, since: date, previous: date | None, on: date
-) -> bool:
+def _any_step_due(step_days: tuple[int, ...], since: date, previous: date | None, on: date) -> bool:
     days_now = (on - since).days
     days_before = -1 if previous is None or previous < since else (previous - since).days
-    return any(days_before < d <= days_now for d in _step_days(strategy, stage))
+    return any(days_before < d <= days_now for d in step_days)
 
 
 def _write_off_small_balance(
