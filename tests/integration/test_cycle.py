@@ -266,3 +266,32 @@ def test_a_small_rest_after_the_principal_is_written_off_by_creditor_policy(
         ).scalar()
     assert written is not None
     assert 300 <= written <= 301  # the EUR 3.00 left (plus at most a cent of the night's interest)
+
+
+def test_nightly_accrual_capitalises_on_the_anniversary_like_the_calculator(
+    db_engine: Engine,
+) -> None:
+    """Invariant: across an anniversary of default (6:119 lid 2 BW) the nightly cycle and
+    `calc interest` agree within a cent."""
+    build(db_engine, cases=3, on=START)
+    default_start = START - timedelta(days=358)  # the first anniversary falls on START + 7
+    with db_engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE claims SET default_start = :d, interest_accrued_to = :d, principal_cents = 1000000, open_principal_cents = 1000000"
+            ),
+            {"d": default_start},
+        )
+        conn.execute(text("UPDATE cases SET interest_frozen = false"))
+    end = START + timedelta(days=20)
+    for n in range(21):  # night D accrues [accrued_to, D): after START+20, [default_start, START+20)
+        run_cycle(db_engine, START + timedelta(days=n), batch_size=7)
+    with db_engine.connect() as conn:
+        rows = conn.execute(
+            select(Claim.open_interest_cents, Claim.interest_carry_micros, Claim.capitalised_cents)
+        ).all()
+    expected = interest("NL", "consumer", Money.of("10000"), default_start, end)
+    assert expected["capitalised"], "the period must cross an anniversary"
+    for posted, carry, capitalised in rows:
+        assert capitalised > 0
+        assert abs(posted + carry // 1_000_000 - Money.of(expected["interest"]).minor_units) <= 1
