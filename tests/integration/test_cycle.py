@@ -284,7 +284,9 @@ def test_nightly_accrual_capitalises_on_the_anniversary_like_the_calculator(
         )
         conn.execute(text("UPDATE cases SET interest_frozen = false"))
     end = START + timedelta(days=20)
-    for n in range(21):  # night D accrues [accrued_to, D): after START+20, [default_start, START+20)
+    for n in range(
+        21
+    ):  # night D accrues [accrued_to, D): after START+20, [default_start, START+20)
         run_cycle(db_engine, START + timedelta(days=n), batch_size=7)
     with db_engine.connect() as conn:
         rows = conn.execute(
@@ -295,3 +297,22 @@ def test_nightly_accrual_capitalises_on_the_anniversary_like_the_calculator(
     for posted, carry, capitalised in rows:
         assert capitalised > 0
         assert abs(posted + carry // 1_000_000 - Money.of(expected["interest"]).minor_units) <= 1
+
+
+def test_a_night_past_the_rate_tables_coverage_waits_for_the_rate_and_the_rest_goes_on(
+    db_engine: Engine,
+) -> None:
+    """Never a silent default: interest waits, a warning names the table, steps still run."""
+    opened = date(2026, 7, 1)  # the NL tables are known up to 2026-06-30
+    build(db_engine, cases=2, on=opened)
+    assert run_cycle(db_engine, opened).warnings == {}  # accrues days up to 30 June: known
+    report = run_cycle(db_engine, opened + timedelta(days=6))  # would need 1..6 July
+    assert any("known up to 2026-06-30" in w for w in report.warnings)
+    with db_engine.connect() as conn:
+        accrued = {d for (d,) in conn.execute(select(Claim.interest_accrued_to))}
+        # Nothing accrued past the table, nothing skipped: it resumes from 1 July.
+        assert accrued == {opened}
+        templates = [
+            t for (t,) in conn.execute(select(OutboxMessage.template).order_by(OutboxMessage.id))
+        ]
+    assert templates == ["friendly_reminder"] * 2 + ["friendly_nudge"] * 2  # the strategy goes on

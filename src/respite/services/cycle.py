@@ -55,7 +55,7 @@ from respite.domain.lifecycle import TRANSITIONS, CloseReason, Stage
 from respite.domain.money import Currency, Money
 from respite.domain.notice import Channel
 from respite.domain.strategy import Step, Strategy, due_steps
-from respite.errors import ConflictError, InputError, NotAllowed
+from respite.errors import ConflictError, InputError, NotAllowed, RuleCoverageError
 from respite.rules.loader import load_pack
 from respite.rules.packs import CostMethod, RulePack
 from respite.services.calculators import cost_date, costs_per_claim
@@ -82,6 +82,9 @@ class CycleReport:
     missed_instalments: int = 0
     closed_paid: int = 0
     reviews: int = 0
+    # A rule table that does not cover the night: interest waits (exactly, it catches up
+    # once the row is added) and every other part of the cycle goes on. Claims per message.
+    warnings: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def merge(self, other: CycleReport) -> None:
         self.cases += other.cases
@@ -94,6 +97,8 @@ class CycleReport:
         ):
             for k, v in theirs.items():
                 mine[k] += v
+        for k, v in other.warnings.items():
+            self.warnings[k] += v
         self.missed_instalments += other.missed_instalments
         self.closed_paid += other.closed_paid
         self.reviews += other.reviews
@@ -114,6 +119,7 @@ class CycleReport:
             "missed_instalments": self.missed_instalments,
             "closed_paid": self.closed_paid,
             "reviews": self.reviews,
+            "warnings": dict(sorted(self.warnings.items())),
         }
 
 
@@ -480,7 +486,12 @@ def _accrue(
         base = claim["open_principal_cents"] + min(
             claim["capitalised_cents"], claim["open_interest_cents"]
         )
-        num = ctx.rate_num(pack, kind, cursor, stop)
+        try:
+            num = ctx.rate_num(pack, kind, cursor, stop)
+        except RuleCoverageError as exc:
+            report.warnings[f"interest not accrued: {exc}"] += 1
+            claim["interest_accrued_to"] = cursor  # resumes from here once the rate is known
+            return
         claim["interest_carry_micros"] += base * num * 100 // 365
         if anniversary is not None:
             _post_interest(

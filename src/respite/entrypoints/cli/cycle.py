@@ -94,6 +94,8 @@ def _print_report(report: CycleReport, *, nights: int = 1) -> None:
     for key in ("missed_instalments", "closed_paid", "reviews"):
         if d[key]:
             typer.echo(f"  {key.replace('_', ' ')}: {d[key]}")
+    for message, claims in d["warnings"].items():
+        typer.echo(f"WARNING ({claims} claims): {message}", err=True)
 
 
 def simulate(
