@@ -59,6 +59,7 @@ from respite.errors import ConflictError, InputError, NotAllowed, RuleCoverageEr
 from respite.rules.loader import load_pack
 from respite.rules.packs import CostMethod, RulePack
 from respite.services.calculators import cost_date, costs_per_claim
+from respite.services.store import ledger_row
 from respite.strategies import load_strategy
 
 __all__ = ["CycleReport", "pending_cases", "run_cycle"]
@@ -524,24 +525,8 @@ def _post_interest(
     claim["last_seq"] += 1
     claim["open_interest_cents"] += cents
     claim["interest_year_cents"] += cents
-    ledger.append(_entry(claim, "charge", "interest", cents, on, memo))
+    ledger.append(ledger_row(claim, "charge", "interest", cents, on, memo))
     report.interest_posted_cents[claim["currency"]] += cents
-
-
-def _entry(
-    claim: dict[str, Any], kind: str, bucket: str | None, cents: int, on: date, memo: str
-) -> dict[str, Any]:
-    return {
-        "claim_id": claim["id"],
-        "seq": claim["last_seq"],
-        "kind": kind,
-        "bucket": bucket,
-        "amount_cents": cents,
-        "on_date": on,
-        "payment_seq": None,
-        "reverses": None,
-        "memo": memo,
-    }
 
 
 def _charge_costs(
@@ -594,7 +579,9 @@ def _charge_costs(
         if part.is_positive:
             claim["last_seq"] += 1
             claim["open_costs_cents"] += part.minor_units
-            ledger.append(_entry(claim, "charge", "costs", part.minor_units, on, rule.title[:200]))
+            ledger.append(
+                ledger_row(claim, "charge", "costs", part.minor_units, on, rule.title[:200])
+            )
             total += part.minor_units
     if total:
         report.costs_charged_cents[currency.code] += total
@@ -616,17 +603,15 @@ def _review(
 ) -> None:
     report.reviews += 1
     outbox.append(
-        {
-            "case_id": case["id"],
-            "business_date": on,
-            "kind": "review",
-            "channel": "agent",
-            "template": "rule_coverage",
-            "brand": "agency",
-            "status": "queued",
-            "dedupe_key": f"{case['id']}:review:{reason[:80]}",
-            "payload": {"reason": reason},
-        }
+        _outbox_row(
+            case["id"],
+            on,
+            "review",
+            "agent",
+            "rule_coverage",
+            f"{case['id']}:review:{reason[:80]}",
+            {"reason": reason},
+        )
     )
 
 
@@ -675,23 +660,24 @@ def _run_strategy(
     )
     for step in steps:
         report.actions[f"{step.action}:{step.channel}"] += 1
+        key = f"{case['id']}:{strategy.name}:{strategy.version}:{step.id}:{case['stage_since'].isoformat()}"
+        payload = {
+            "strategy": strategy.name,
+            "version": strategy.version,
+            "step": step.id,
+            "outstanding": f"{outstanding:.2f}",
+        }
         outbox.append(
-            {
-                "case_id": case["id"],
-                "business_date": on,
-                "kind": step.action,
-                "channel": step.channel,
-                "template": step.template,
-                "brand": step.brand,
-                "status": "queued",
-                "dedupe_key": f"{case['id']}:{strategy.name}:{strategy.version}:{step.id}:{case['stage_since'].isoformat()}",
-                "payload": {
-                    "strategy": strategy.name,
-                    "version": strategy.version,
-                    "step": step.id,
-                    "outstanding": f"{outstanding:.2f}",
-                },
-            }
+            _outbox_row(
+                case["id"],
+                on,
+                step.action,
+                step.channel,
+                step.template,
+                key,
+                payload,
+                brand=step.brand,
+            )
         )
         if step.advance_to is None:
             continue
@@ -756,7 +742,7 @@ def _write_off_small_balance(
             if c[column]:
                 c["last_seq"] += 1
                 ledger.append(
-                    _entry(
+                    ledger_row(
                         c,
                         "write_off",
                         bucket,
@@ -779,6 +765,30 @@ def _write_off_small_balance(
         )
     )
     return True
+
+
+def _outbox_row(
+    case_id: int,
+    on: date,
+    kind: str,
+    channel: str,
+    template: str,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    brand: str = "agency",
+) -> dict[str, Any]:
+    """One action for the communications engine; ``dedupe_key`` makes a retry a no-op."""
+    return {
+        "case_id": case_id,
+        "business_date": on,
+        "kind": kind,
+        "channel": channel,
+        "template": template,
+        "brand": brand,
+        "status": "queued",
+        "dedupe_key": dedupe_key,
+        "payload": payload,
+    }
 
 
 def _close_paid(
@@ -810,17 +820,7 @@ def _close_paid(
         )
     )
     outbox.append(
-        {
-            "case_id": case["id"],
-            "business_date": on,
-            "kind": "message",
-            "channel": "email",
-            "template": "paid_thank_you",
-            "brand": "agency",
-            "status": "queued",
-            "dedupe_key": f"{case['id']}:paid",
-            "payload": {},
-        }
+        _outbox_row(case["id"], on, "message", "email", "paid_thank_you", f"{case['id']}:paid", {})
     )
     report.closed_paid += 1
 
@@ -984,17 +984,15 @@ def _missed_instalments(conn: Connection, ids: Sequence[int], ctx: _Context, at:
     conn.execute(
         stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]),
         [
-            {
-                "case_id": r.case_id,
-                "business_date": on,
-                "kind": "message",
-                "channel": "email",
-                "template": "missed_instalment_friendly",
-                "brand": "agency",
-                "status": "queued",
-                "dedupe_key": f"{r.case_id}:missed:{r.id}",
-                "payload": {"instalment": r.id, "due_date": r.due_date.isoformat()},
-            }
+            _outbox_row(
+                r.case_id,
+                on,
+                "message",
+                "email",
+                "missed_instalment_friendly",
+                f"{r.case_id}:missed:{r.id}",
+                {"instalment": r.id, "due_date": r.due_date.isoformat()},
+            )
             for r in missed
         ],
     )

@@ -28,6 +28,7 @@ from respite.domain.allocation import Bucket, ClaimBalance, allocate_across_clai
 from respite.domain.money import Currency, Money
 from respite.errors import ConflictError, ValidationError
 from respite.rules.loader import load_pack
+from respite.services.store import ledger_row
 
 __all__ = ["book_payment", "book_scheduled_payments"]
 
@@ -71,7 +72,7 @@ def book_payment(
             c["open_interest_cents"] += cents
             c["interest_year_cents"] += cents
             c["_ledger"] = [
-                _entry(c, "charge", "interest", cents, on, "interest up to the payment")
+                ledger_row(c, "charge", "interest", cents, on, "interest up to the payment")
             ]
     order = load_pack(jurisdiction).allocation.value_at(on)
     balances = [
@@ -138,7 +139,7 @@ def _pay(
     entries = claim.setdefault("_ledger", [])
     claim["last_seq"] += 1
     payment_seq = claim["last_seq"]
-    entries.append(_entry(claim, "payment", None, total, on, f"payment {ref}"[:200]))
+    entries.append(ledger_row(claim, "payment", None, total, on, f"payment {ref}"[:200]))
     if credit:
         claim["credit_cents"] += total
     for bucket, cents in parts:
@@ -146,25 +147,11 @@ def _pay(
             continue
         claim["last_seq"] += 1
         claim[BUCKET_COLUMN[bucket]] -= cents
-        entry = _entry(claim, "allocation", bucket.value, cents, on, f"from payment {ref}"[:200])
+        entry = ledger_row(
+            claim, "allocation", bucket.value, cents, on, f"from payment {ref}"[:200]
+        )
         entry["payment_seq"] = payment_seq
         entries.append(entry)
-
-
-def _entry(
-    claim: dict[str, Any], kind: str, bucket: str | None, cents: int, on: date, memo: str
-) -> dict[str, Any]:
-    return {
-        "claim_id": claim["id"],
-        "seq": claim["last_seq"],
-        "kind": kind,
-        "bucket": bucket,
-        "amount_cents": cents,
-        "on_date": on,
-        "payment_seq": None,
-        "reverses": None,
-        "memo": memo,
-    }
 
 
 STATE = (

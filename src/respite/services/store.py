@@ -31,6 +31,7 @@ __all__ = [
     "NewDebtor",
     "ensure_creditor",
     "identity_key",
+    "ledger_row",
     "open_cases",
     "upsert_debtors",
 ]
@@ -256,6 +257,23 @@ def open_cases(
         for chunk in _chunks(rows, 5000):
             conn.execute(insert(table), chunk)
     return ids
+
+
+def ledger_row(
+    claim: dict[str, Any], kind: str, bucket: str | None, cents: int, on: date, memo: str
+) -> dict[str, Any]:
+    """A ledger entry (as a row) at the claim's current ``last_seq``; memos fit the column."""
+    return {
+        "claim_id": claim["id"],
+        "seq": claim["last_seq"],
+        "kind": kind,
+        "bucket": bucket,
+        "amount_cents": cents,
+        "on_date": on,
+        "payment_seq": None,
+        "reverses": None,
+        "memo": memo[:200],
+    }
 
 
 def case_reference(case_id: int) -> str:
