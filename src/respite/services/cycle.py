@@ -325,7 +325,6 @@ def _process_batch(
     claims_by_case: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in _raw_rows(conn, CLAIMS_SQL, (lo, hi), CLAIM_DATES):
         if row["case_id"] in cases:
-            row["_orig"] = tuple(row[k] for k in CLAIM_STATE)
             claims_by_case[int(row["case_id"])].append(row)
     _load_creditors(conn, ctx, {c["creditor_id"] for c in cases.values()})
 
@@ -909,11 +908,12 @@ def _flush(
     outbox: list[dict[str, Any]],
     case_updates: dict[int, dict[str, Any]],
 ) -> None:
+    # Every claim of a pending case changes each night (at least its accrual date), so all
+    # are written back; no need to track which.
     changed = [
         (*(c[k] for k in CLAIM_STATE), c["id"])
         for claims in claims_by_case.values()
         for c in claims
-        if tuple(c[k] for k in CLAIM_STATE) != c["_orig"]
     ]
     ledger_rows = [tuple(e[k] for k in LEDGER_FIELDS) for e in ledger]
     if conn.dialect.name == "postgresql":
