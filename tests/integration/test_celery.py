@@ -57,7 +57,7 @@ FIGURES = (
     "transitions",
     "actions",
     "missed_instalments",
-    "closed_paid",
+    "closed",
     "reviews",
 )
 DONE = re.compile(r"shard (\d+)/(\d+) of \S+: done, (\d+) cases")

@@ -81,7 +81,7 @@ class CycleReport:
     transitions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     actions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     missed_instalments: int = 0
-    closed_paid: int = 0
+    closed: int = 0
     reviews: int = 0
     # A rule table that does not cover the night: interest waits (exactly, it catches up
     # once the row is added) and every other part of the cycle goes on. Claims per message.
@@ -101,7 +101,7 @@ class CycleReport:
         for k, v in other.warnings.items():
             self.warnings[k] += v
         self.missed_instalments += other.missed_instalments
-        self.closed_paid += other.closed_paid
+        self.closed += other.closed
         self.reviews += other.reviews
 
     def as_dict(self) -> dict[str, Any]:
@@ -118,7 +118,7 @@ class CycleReport:
             "transitions": dict(sorted(self.transitions.items())),
             "actions": dict(sorted(self.actions.items())),
             "missed_instalments": self.missed_instalments,
-            "closed_paid": self.closed_paid,
+            "closed": self.closed,
             "reviews": self.reviews,
             "warnings": dict(sorted(self.warnings.items())),
         }
@@ -821,7 +821,7 @@ def _close_paid(
     outbox.append(
         _outbox_row(case["id"], on, "message", "email", "paid_thank_you", f"{case['id']}:paid", {})
     )
-    report.closed_paid += 1
+    report.closed += 1
 
 
 def _event(

@@ -91,7 +91,7 @@ def _print_report(report: CycleReport, *, nights: int = 1) -> None:
             typer.echo(
                 f"  {key.replace('_', ' ')}: " + ", ".join(f"{k} {v}" for k, v in d[key].items())
             )
-    for key in ("missed_instalments", "closed_paid", "reviews"):
+    for key in ("missed_instalments", "closed", "reviews"):
         if d[key]:
             typer.echo(f"  {key.replace('_', ' ')}: {d[key]}")
     for message, claims in d["warnings"].items():
@@ -149,24 +149,26 @@ def summary(
         return
     typer.echo(f"Portfolio on {result['on']}")
     typer.echo(
-        "  cases by stage:   " + ", ".join(f"{k} {v}" for k, v in result["cases_by_stage"].items())
+        "  cases by stage:     "
+        + ", ".join(f"{k} {v}" for k, v in result["cases_by_stage"].items())
     )
     typer.echo(
-        "  collected:        " + ", ".join(f"{c} {v}" for c, v in result["collected"].items())
+        "  collected:          " + ", ".join(f"{c} {v}" for c, v in result["collected"].items())
     )
     for bucket in ("principal", "interest", "costs"):
         if bucket in result["charged"]:
             typer.echo(
-                f"  {bucket + ' charged:':<18}"
+                f"  {bucket + ' charged:':<20}"
                 + ", ".join(f"{c} {v}" for c, v in result["charged"][bucket].items())
             )
     typer.echo(
-        "  still outstanding: " + ", ".join(f"{c} {v}" for c, v in result["outstanding"].items())
+        "  still outstanding:  " + ", ".join(f"{c} {v}" for c, v in result["outstanding"].items())
     )
     typer.echo(
-        "  holds active:     "
+        "  holds active:       "
         + (", ".join(f"{k} {v}" for k, v in result["holds_active"].items()) or "none")
     )
     typer.echo(
-        "  actions queued:   " + ", ".join(f"{k} {v}" for k, v in result["actions_queued"].items())
+        "  actions queued:     "
+        + ", ".join(f"{k} {v}" for k, v in result["actions_queued"].items())
     )
