@@ -244,6 +244,15 @@ class _Context:
         self.rates: dict[tuple[str, str, date, date], int] = {}
         self.creditors: dict[int, dict[str, Any]] = {}
         self.notice: dict[tuple[str, date, str], date] = {}
+        self.strategies: dict[tuple[str, int], tuple[Strategy, dict[Stage, tuple[int, ...]]]] = {}
+
+    def strategy(self, name: str, version: int) -> tuple[Strategy, dict[Stage, tuple[int, ...]]]:
+        """The case's own strategy version, with its step days by stage (computed once)."""
+        key = (name, version)
+        if key not in self.strategies:
+            loaded = load_strategy(name, version)
+            self.strategies[key] = (loaded, _step_days(loaded))
+        return self.strategies[key]
 
     def rate_num(self, pack: RulePack, kind: str, start: date, end: date) -> int:
         """Σ rate-in-basis-points × days over [start, end): the integer heart of accrual."""
@@ -375,7 +384,8 @@ def _process_batch(
 
 CASES_SQL = (
     "SELECT c.id, c.creditor_id, c.stage, c.stage_since, c.last_cycle_date, c.interest_frozen,"
-    " c.costs_chargeable_from, d.kind AS debtor_kind FROM cases c JOIN debtors d ON d.id = c.debtor_id"
+    " c.costs_chargeable_from, c.strategy_version, d.kind AS debtor_kind"
+    " FROM cases c JOIN debtors d ON d.id = c.debtor_id"
     " WHERE c.id BETWEEN ? AND ? AND c.closed = ?"
     " AND (c.last_cycle_date IS NULL OR c.last_cycle_date < ?) AND c.id % ? = ?"
 )
@@ -449,8 +459,7 @@ def _load_creditors(conn: Connection, ctx: _Context, wanted: set[int]) -> None:
         ctx.creditors[int(r.id)] = {
             "pack": load_pack(r.jurisdiction),
             "vat": bool(r.vat_uplift_declared),
-            "strategy": load_strategy(r.strategy),
-            "step_days": _step_days(load_strategy(r.strategy)),
+            "strategy_name": r.strategy,
             "grace_days": int(policy.get("grace_days", DEFAULT_GRACE_DAYS)),
             "write_off_cents": int(policy.get("small_balance_write_off_cents", 0)),
         }
@@ -640,10 +649,10 @@ def _run_strategy(
     at: datetime,
 ) -> None:
     on = ctx.on
-    strategy: Strategy = creditor["strategy"]
+    strategy, step_days = ctx.strategy(creditor["strategy_name"], case["strategy_version"])
     stage = Stage(case["stage"])
     if not _any_step_due(
-        creditor["step_days"].get(stage, ()), case["stage_since"], case["last_cycle_date"], ctx.on
+        step_days.get(stage, ()), case["stage_since"], case["last_cycle_date"], ctx.on
     ):
         return  # the common night: nothing to decide, so no balance to add up
     if stage is Stage.CLOSED or not claims or all(_settled(c) for c in claims):

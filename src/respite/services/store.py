@@ -24,6 +24,7 @@ from respite.adapters.db.models import Case, Claim, Creditor, Debtor, Event, Led
 from respite.domain.lifecycle import Stage
 from respite.domain.money import Money
 from respite.errors import ValidationError
+from respite.strategies import latest_version
 
 __all__ = [
     "NewCase",
@@ -174,6 +175,11 @@ def open_cases(
         return []
     case_id = _next_id(conn, Case)
     claim_id = _next_id(conn, Claim)
+    # A case keeps the strategy version it starts under (see respite.strategies).
+    strategy = conn.execute(
+        select(Creditor.strategy).where(Creditor.id == creditor_id)
+    ).scalar_one()
+    version = latest_version(strategy)
     case_rows: list[dict[str, Any]] = []
     claim_rows: list[dict[str, Any]] = []
     ledger_rows: list[dict[str, Any]] = []
@@ -196,7 +202,7 @@ def open_cases(
                 "closed": False,
                 "opened_on": on,
                 "interest_frozen": False,
-                "strategy_version": 1,
+                "strategy_version": version,
             }
         )
         refs = []
