@@ -123,3 +123,43 @@ def test_closing_is_allowed_during_a_hold_and_everything_lands_in_the_timeline(
             True,
             "written_off",
         )
+
+
+def test_a_hold_after_a_step_fired_neither_repeats_it_nor_loses_the_days_before(
+    db_engine: Engine,
+) -> None:
+    (case_id,) = build(db_engine, cases=1, on=START)
+    ref = case_reference(case_id)
+    for n in range(3):  # day 0: the friendly reminder goes out
+        run_cycle(db_engine, START + timedelta(days=n))
+    cases.place_hold(
+        db_engine,
+        ref,
+        HoldKind.DISPUTE,
+        on=START + timedelta(days=3),
+        actor="agent:anna",
+        reason="disputed",
+        at=NOW,
+    )
+    for n in (3, 4, 10, 22):  # held nights, with nights skipped in between
+        run_cycle(db_engine, START + timedelta(days=n))
+    cases.lift_hold(
+        db_engine,
+        ref,
+        HoldKind.DISPUTE,
+        on=START + timedelta(days=23),
+        actor="agent:anna",
+        reason="resolved",
+        at=NOW,
+    )
+    for n in range(23, 28):
+        run_cycle(db_engine, START + timedelta(days=n))
+    with db_engine.connect() as conn:
+        sent = conn.execute(
+            select(OutboxMessage.business_date, OutboxMessage.template).order_by(OutboxMessage.id)
+        ).all()
+    # 3 days in stage before the hold, then 3 more after it: the nudge (day 6) on day 26.
+    assert [(t, (d - START).days) for d, t in sent] == [
+        ("friendly_reminder", 0),
+        ("friendly_nudge", 26),
+    ]

@@ -77,11 +77,9 @@ def due_steps(
     then. Skipped nights still fire the step once. At most one step moves the case.
     """
     days_now = (on - stage_since).days
-    days_before = (
-        -1
-        if previous_run is None or previous_run < stage_since
-        else (previous_run - stage_since).days
-    )
+    # Negative when the stage began after the previous run (a new stage, or a stage start
+    # moved on by nights on hold): then no step of this stay has fired yet.
+    days_before = -1 if previous_run is None else (previous_run - stage_since).days
     fired: list[Step] = []
     for step in steps:
         if step.stage is not stage or not (days_before < step.after_days <= days_now):

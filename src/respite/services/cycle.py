@@ -354,7 +354,7 @@ def _process_batch(
             # Holds stop the clock: a held night does not count toward the strategy's
             # waits, so the effective start of the stage moves on with the calendar.
             last = case["last_cycle_date"]
-            held_days = (on - last).days if last is not None and last >= case["stage_since"] else 1
+            held_days = (on - last).days if last is not None else 1
             case_updates.setdefault(case_id, {})["stage_since"] = case["stage_since"] + timedelta(
                 days=held_days
             )
@@ -721,7 +721,7 @@ def _step_days(strategy: Strategy) -> dict[Stage, tuple[int, ...]]:
 
 def _any_step_due(step_days: tuple[int, ...], since: date, previous: date | None, on: date) -> bool:
     days_now = (on - since).days
-    days_before = -1 if previous is None or previous < since else (previous - since).days
+    days_before = -1 if previous is None else (previous - since).days
     return any(days_before < d <= days_now for d in step_days)
 
 
