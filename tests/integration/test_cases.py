@@ -163,3 +163,34 @@ def test_a_hold_after_a_step_fired_neither_repeats_it_nor_loses_the_days_before(
         ("friendly_reminder", 0),
         ("friendly_nudge", 26),
     ]
+
+
+def test_a_hold_from_the_first_night_with_skipped_nights_still_sends_the_first_step(
+    db_engine: Engine,
+) -> None:
+    (case_id,) = build(db_engine, cases=1, on=START)
+    ref = case_reference(case_id)
+    cases.place_hold(
+        db_engine,
+        ref,
+        HoldKind.BREATHING_SPACE,
+        on=START,
+        actor="agent:anna",
+        reason="breathing space",
+        at=NOW,
+    )
+    for n in (0, 5):  # held, and the nights in between were not run
+        run_cycle(db_engine, START + timedelta(days=n))
+    cases.lift_hold(
+        db_engine,
+        ref,
+        HoldKind.BREATHING_SPACE,
+        on=START + timedelta(days=6),
+        actor="agent:anna",
+        reason="ended",
+        at=NOW,
+    )
+    run_cycle(db_engine, START + timedelta(days=6))
+    with db_engine.connect() as conn:
+        sent = conn.execute(select(OutboxMessage.business_date, OutboxMessage.template)).all()
+    assert [(t, (d - START).days) for d, t in sent] == [("friendly_reminder", 6)]
