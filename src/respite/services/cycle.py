@@ -59,12 +59,11 @@ from respite.errors import ConflictError, InputError, NotAllowed, RuleCoverageEr
 from respite.rules.loader import load_pack
 from respite.rules.packs import CostMethod, RulePack
 from respite.services.calculators import cost_date, costs_per_claim
-from respite.services.store import ledger_row
+from respite.services.store import ledger_row, post_accrued_interest
 from respite.strategies import load_strategy
 
 __all__ = ["CycleReport", "pending_cases", "run_cycle"]
 
-MICROS = 1_000_000
 ACTOR = "cycle"
 DEFAULT_GRACE_DAYS = 5
 
@@ -527,14 +526,10 @@ def _next_anniversary(default_start: date, after: date) -> date:
 def _post_interest(
     claim: dict[str, Any], on: date, ledger: list[dict[str, Any]], report: CycleReport, memo: str
 ) -> None:
-    cents, claim["interest_carry_micros"] = divmod(claim["interest_carry_micros"], MICROS)
-    if cents <= 0:
-        return
-    claim["last_seq"] += 1
-    claim["open_interest_cents"] += cents
-    claim["interest_year_cents"] += cents
-    ledger.append(ledger_row(claim, "charge", "interest", cents, on, memo))
-    report.interest_posted_cents[claim["currency"]] += cents
+    row = post_accrued_interest(claim, on, memo)
+    if row is not None:
+        ledger.append(row)
+        report.interest_posted_cents[claim["currency"]] += row["amount_cents"]
 
 
 def _charge_costs(

@@ -28,11 +28,10 @@ from respite.domain.allocation import Bucket, ClaimBalance, allocate_across_clai
 from respite.domain.money import Currency, Money
 from respite.errors import ConflictError, ValidationError
 from respite.rules.loader import load_pack
-from respite.services.store import ledger_row
+from respite.services.store import ledger_row, post_accrued_interest
 
 __all__ = ["book_payment", "book_scheduled_payments"]
 
-MICROS = 1_000_000
 BUCKET_COLUMN = {
     Bucket.PRINCIPAL: "open_principal_cents",
     Bucket.INTEREST: "open_interest_cents",
@@ -66,14 +65,8 @@ def book_payment(
         raise ConflictError(f"case {case_id} has no claims to pay")
     currency = Currency.of(claims[0]["currency"])
     for c in claims:  # post accrued interest first: it is due before the principal
-        cents, c["interest_carry_micros"] = divmod(c["interest_carry_micros"], MICROS)
-        if cents:
-            c["last_seq"] += 1
-            c["open_interest_cents"] += cents
-            c["interest_year_cents"] += cents
-            c["_ledger"] = [
-                ledger_row(c, "charge", "interest", cents, on, "interest up to the payment")
-            ]
+        row = post_accrued_interest(c, on, "interest up to the payment")
+        c["_ledger"] = [row] if row is not None else []
     order = load_pack(jurisdiction).allocation.value_at(on)
     balances = [
         ClaimBalance(

@@ -34,6 +34,7 @@ __all__ = [
     "identity_key",
     "ledger_row",
     "open_cases",
+    "post_accrued_interest",
     "upsert_debtors",
 ]
 
@@ -280,6 +281,25 @@ def ledger_row(
         "reverses": None,
         "memo": memo[:200],
     }
+
+
+MICROS = 1_000_000  # accrued interest is carried in micro-cents until posted
+
+
+def post_accrued_interest(claim: dict[str, Any], on: date, memo: str) -> dict[str, Any] | None:
+    """Post the whole cents of a claim's accrued interest; the sub-cent rest stays carried.
+
+    Returns the ledger row to write (None when less than a cent has accrued). The cycle
+    posts at month ends and anniversaries; a payment posts first so that 6:44 BW meets the
+    interest that is due.
+    """
+    cents, claim["interest_carry_micros"] = divmod(claim["interest_carry_micros"], MICROS)
+    if cents <= 0:
+        return None
+    claim["last_seq"] += 1
+    claim["open_interest_cents"] += cents
+    claim["interest_year_cents"] += cents
+    return ledger_row(claim, "charge", "interest", cents, on, memo)
 
 
 def case_reference(case_id: int) -> str:
