@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, TypeVar
 
 import typer
-from sqlalchemy import Engine
 
-from respite.adapters.clock import SystemClock
-from respite.adapters.db.engine import make_engine, upgrade
 from respite.domain.lifecycle import CloseReason, HoldKind, Stage
+from respite.entrypoints.cli.options import date_or_today, open_database, parse_date
 from respite.errors import InputError
 from respite.services import cases
 
@@ -36,21 +34,6 @@ def _enum(kind: type[E], value: str, option: str) -> E:
         raise InputError(f"must be one of {known}, got {value!r}", field=option) from None
 
 
-def _on(value: str | None) -> date:
-    if value is None:
-        return SystemClock().today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"expected a date as YYYY-MM-DD, got {value!r}", field="--on") from None
-
-
-def _engine() -> Engine:
-    engine = make_engine()
-    upgrade(engine)
-    return engine
-
-
 @case_app.command("move")
 def move(
     reference: str,
@@ -63,16 +46,19 @@ def move(
     on: On = None,
 ) -> None:
     """Move a case to another stage (refused when the lifecycle or a hold forbids it)."""
-    result = cases.move_case(
-        _engine(),
-        reference,
-        _enum(Stage, to, "--to"),
-        on=_on(on),
-        actor=by,
-        reason=reason,
-        close_reason=_enum(CloseReason, close_reason, "--close-reason") if close_reason else None,
-        at=datetime.now(UTC),
-    )
+    target = _enum(Stage, to, "--to")
+    why = _enum(CloseReason, close_reason, "--close-reason") if close_reason else None
+    with open_database() as engine:
+        result = cases.move_case(
+            engine,
+            reference,
+            target,
+            on=date_or_today(on, "--on"),
+            actor=by,
+            reason=reason,
+            close_reason=why,
+            at=datetime.now(UTC),
+        )
     typer.echo(json.dumps(result))
 
 
@@ -91,24 +77,19 @@ def hold(
     on: On = None,
 ) -> None:
     """Place a hold: interest and every collection action stop while it lasts."""
-    end = None
-    if until is not None:
-        try:
-            end = date.fromisoformat(until)
-        except ValueError:
-            raise InputError(
-                f"expected a date as YYYY-MM-DD, got {until!r}", field="--until"
-            ) from None
-    result = cases.place_hold(
-        _engine(),
-        reference,
-        _enum(HoldKind, kind, "--kind"),
-        on=_on(on),
-        actor=by,
-        reason=reason,
-        until=end,
-        at=datetime.now(UTC),
-    )
+    hold_kind = _enum(HoldKind, kind, "--kind")
+    end = parse_date(until, "--until") if until is not None else None
+    with open_database() as engine:
+        result = cases.place_hold(
+            engine,
+            reference,
+            hold_kind,
+            on=date_or_today(on, "--on"),
+            actor=by,
+            reason=reason,
+            until=end,
+            at=datetime.now(UTC),
+        )
     typer.echo(json.dumps(result))
 
 
@@ -121,19 +102,23 @@ def unhold(
     on: On = None,
 ) -> None:
     """Lift a hold; collection resumes on the next cycle."""
-    result = cases.lift_hold(
-        _engine(),
-        reference,
-        _enum(HoldKind, kind, "--kind"),
-        on=_on(on),
-        actor=by,
-        reason=reason,
-        at=datetime.now(UTC),
-    )
+    hold_kind = _enum(HoldKind, kind, "--kind")
+    with open_database() as engine:
+        result = cases.lift_hold(
+            engine,
+            reference,
+            hold_kind,
+            on=date_or_today(on, "--on"),
+            actor=by,
+            reason=reason,
+            at=datetime.now(UTC),
+        )
     typer.echo(json.dumps(result))
 
 
 @case_app.command("timeline")
 def show_timeline(reference: str) -> None:
     """The case's events, oldest first (JSON)."""
-    typer.echo(json.dumps(cases.timeline(_engine(), reference), indent=2, ensure_ascii=False))
+    with open_database() as engine:
+        events = cases.timeline(engine, reference)
+    typer.echo(json.dumps(events, indent=2, ensure_ascii=False))

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from respite.adapters.clock import SystemClock
-from respite.adapters.db.engine import make_engine, upgrade
+from respite.entrypoints.cli.options import open_database
 from respite.services.intake import list_creditors, register_creditor
 
 __all__ = ["creditor_app"]
@@ -40,9 +40,7 @@ def add_creditor(
     ] = False,
 ) -> None:
     """Add a creditor (a tenant) so that its claims can be imported."""
-    engine = make_engine()
-    try:
-        upgrade(engine)
+    with open_database() as engine:
         info, created = register_creditor(
             engine,
             name,
@@ -52,20 +50,14 @@ def add_creditor(
             vat_uplift_declared=vat_uplift_declared,
             now=SystemClock().now(),
         )
-    finally:
-        engine.dispose()
     _emit({"created": created, "creditor": info.as_dict()})
 
 
 @creditor_app.command("list")
 def list_all() -> None:
     """List the creditors as JSON."""
-    engine = make_engine()
-    try:
-        upgrade(engine)
+    with open_database() as engine:
         creditors = list_creditors(engine)
-    finally:
-        engine.dispose()
     _emit({"creditors": [c.as_dict() for c in creditors]})
 
 

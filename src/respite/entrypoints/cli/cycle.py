@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from respite.adapters.db.engine import make_engine, upgrade
+from respite.entrypoints.cli.options import open_database, parse_date
 from respite.errors import InputError
 from respite.services.cycle import CycleReport, pending_cases, run_cycle
 from respite.services.payments import book_scheduled_payments
 
 __all__ = ["cycle", "simulate", "summary"]
-
-
-def _day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"expected a date as YYYY-MM-DD, got {value!r}", field=option) from None
 
 
 def _progress(total: int, label: str, *, quiet: bool) -> Progress:
@@ -44,38 +37,37 @@ def cycle(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Run the nightly collection cycle for one business date (idempotent, resumable)."""
-    on = _day(date_, "--date")
+    on = parse_date(date_, "--date")
     if shards < 1:
         raise InputError("must be at least 1", field="--shards")
     if batch_size < 1:
         raise InputError("must be at least 1", field="--batch-size")
-    engine = make_engine()
-    upgrade(engine)
-    if executor == "celery":
-        from respite.entrypoints.worker.dispatch import run_on_celery
+    with open_database() as engine:
+        if executor == "celery":
+            from respite.entrypoints.worker.dispatch import run_on_celery
 
-        report = run_on_celery(on, shards=shards, batch_size=batch_size)
-    elif executor == "inprocess":
-        report = CycleReport(on, 0, shards)
-        total = pending_cases(engine, on)
-        with _progress(total, f"cycle {on}", quiet=quiet or as_json) as bar:
-            task = bar.add_task("cases", total=total)
-            for shard in range(shards):
-                part = run_cycle(
-                    engine,
-                    on,
-                    shard=shard,
-                    shards=shards,
-                    batch_size=batch_size,
-                    progress=lambda n: bar.advance(task, n),
-                )
-                report.merge(part)
-    else:
-        raise InputError(f"must be inprocess or celery, got {executor!r}", field="--executor")
-    if as_json:
-        typer.echo(json.dumps(report.as_dict(), indent=2))
-    else:
-        _print_report(report)
+            report = run_on_celery(on, shards=shards, batch_size=batch_size)
+        elif executor == "inprocess":
+            report = CycleReport(on, 0, shards)
+            total = pending_cases(engine, on)
+            with _progress(total, f"cycle {on}", quiet=quiet or as_json) as bar:
+                task = bar.add_task("cases", total=total)
+                for shard in range(shards):
+                    part = run_cycle(
+                        engine,
+                        on,
+                        shard=shard,
+                        shards=shards,
+                        batch_size=batch_size,
+                        progress=lambda n: bar.advance(task, n),
+                    )
+                    report.merge(part)
+        else:
+            raise InputError(f"must be inprocess or celery, got {executor!r}", field="--executor")
+        if as_json:
+            typer.echo(json.dumps(report.as_dict(), indent=2))
+        else:
+            _print_report(report)
 
 
 def _print_report(report: CycleReport, *, nights: int = 1) -> None:
@@ -104,23 +96,22 @@ def simulate(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Run day after day: book the day's payments, then the nightly cycle (demo and tests)."""
-    first = _day(start, "--from")
+    first = parse_date(start, "--from")
     if days < 1:
         raise InputError("must be at least 1", field="--days")
-    engine = make_engine()
-    upgrade(engine)
-    total = CycleReport(first, 0, 1)
-    booked = 0
-    with _progress(days, "simulating", quiet=quiet) as bar:
-        task = bar.add_task("days", total=days)
-        for n in range(days):
-            on = first + timedelta(days=n)
-            with engine.begin() as conn:
-                booked += book_scheduled_payments(conn, on, now=datetime.now(UTC))
-            total.merge(run_cycle(engine, on))
-            bar.advance(task)
-    typer.echo(f"simulated {days} days from {first}: {booked} payments booked")
-    _print_report(total, nights=days)
+    with open_database() as engine:
+        total = CycleReport(first, 0, 1)
+        booked = 0
+        with _progress(days, "simulating", quiet=quiet) as bar:
+            task = bar.add_task("days", total=days)
+            for n in range(days):
+                on = first + timedelta(days=n)
+                with engine.begin() as conn:
+                    booked += book_scheduled_payments(conn, on, now=datetime.now(UTC))
+                total.merge(run_cycle(engine, on))
+                bar.advance(task)
+        typer.echo(f"simulated {days} days from {first}: {booked} payments booked")
+        _print_report(total, nights=days)
 
 
 def summary(
@@ -135,40 +126,40 @@ def summary(
     from respite.adapters.db.models import Case
     from respite.services.reports import portfolio_summary
 
-    engine = make_engine()
-    upgrade(engine)
-    if on is None:
-        with engine.connect() as conn:
-            last = conn.execute(select(func.max(Case.last_cycle_date))).scalar()
-        day = last or datetime.now(UTC).date()
-    else:
-        day = _day(on, "--on")
-    result = portfolio_summary(engine, day)
-    if as_json:
-        typer.echo(json.dumps(result, indent=2))
-        return
-    typer.echo(f"Portfolio on {result['on']}")
-    typer.echo(
-        "  cases by stage:     "
-        + ", ".join(f"{k} {v}" for k, v in result["cases_by_stage"].items())
-    )
-    typer.echo(
-        "  collected:          " + ", ".join(f"{c} {v}" for c, v in result["collected"].items())
-    )
-    for bucket in ("principal", "interest", "costs"):
-        if bucket in result["charged"]:
-            typer.echo(
-                f"  {bucket + ' charged:':<20}"
-                + ", ".join(f"{c} {v}" for c, v in result["charged"][bucket].items())
-            )
-    typer.echo(
-        "  still outstanding:  " + ", ".join(f"{c} {v}" for c, v in result["outstanding"].items())
-    )
-    typer.echo(
-        "  holds active:       "
-        + (", ".join(f"{k} {v}" for k, v in result["holds_active"].items()) or "none")
-    )
-    typer.echo(
-        "  actions queued:     "
-        + ", ".join(f"{k} {v}" for k, v in result["actions_queued"].items())
-    )
+    with open_database() as engine:
+        if on is None:
+            with engine.connect() as conn:
+                last = conn.execute(select(func.max(Case.last_cycle_date))).scalar()
+            day = last or datetime.now(UTC).date()
+        else:
+            day = parse_date(on, "--on")
+        result = portfolio_summary(engine, day)
+        if as_json:
+            typer.echo(json.dumps(result, indent=2))
+            return
+        typer.echo(f"Portfolio on {result['on']}")
+        typer.echo(
+            "  cases by stage:     "
+            + ", ".join(f"{k} {v}" for k, v in result["cases_by_stage"].items())
+        )
+        typer.echo(
+            "  collected:          " + ", ".join(f"{c} {v}" for c, v in result["collected"].items())
+        )
+        for bucket in ("principal", "interest", "costs"):
+            if bucket in result["charged"]:
+                typer.echo(
+                    f"  {bucket + ' charged:':<20}"
+                    + ", ".join(f"{c} {v}" for c, v in result["charged"][bucket].items())
+                )
+        typer.echo(
+            "  still outstanding:  "
+            + ", ".join(f"{c} {v}" for c, v in result["outstanding"].items())
+        )
+        typer.echo(
+            "  holds active:       "
+            + (", ".join(f"{k} {v}" for k, v in result["holds_active"].items()) or "none")
+        )
+        typer.echo(
+            "  actions queued:     "
+            + ", ".join(f"{k} {v}" for k, v in result["actions_queued"].items())
+        )

@@ -14,10 +14,8 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from respite.adapters.clock import SystemClock
-from respite.adapters.db.engine import make_engine, upgrade
 from respite.domain.money import Currency, Money
-from respite.errors import InputError
+from respite.entrypoints.cli.options import date_or_today, open_database
 from respite.services.demo_data import PortfolioSummary, existing_cases, generate_portfolio
 
 __all__ = ["demo_data"]
@@ -42,10 +40,8 @@ def demo_data(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Create a synthetic portfolio: debtors, claims, cases and scheduled payments."""
-    on = _handover_date(date)
-    engine = make_engine()
-    try:
-        upgrade(engine)
+    on = date_or_today(date, "--date")
+    with open_database() as engine:
         held = existing_cases(engine)
         if held and not append:
             typer.echo(
@@ -72,18 +68,7 @@ def demo_data(
                 horizon_days=horizon_days,
                 progress=lambda n: bar.advance(task, n),
             )
-    finally:
-        engine.dispose()
     typer.echo(_summary(summary, on))
-
-
-def _handover_date(value: str | None) -> dt.date:
-    if value is None:
-        return SystemClock().today()
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError(f"expected a date as YYYY-MM-DD, got {value!r}", field="--date") from None
 
 
 def _summary(s: PortfolioSummary, on: dt.date) -> str:

@@ -8,15 +8,13 @@ The file format is described in :mod:`respite.services.intake`.
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
 from respite.adapters.clock import SystemClock
-from respite.adapters.db.engine import make_engine, upgrade
-from respite.errors import InputError
+from respite.entrypoints.cli.options import date_or_today, open_database
 from respite.services.intake import IntakeRejected, IntakeResult, apply_intake
 
 __all__ = ["import_app"]
@@ -45,27 +43,17 @@ def import_claims(
 ) -> None:
     """Import claims for a creditor; every bad row is reported and nothing is half imported."""
     clock = SystemClock()
-    business_date = _business_date(on) if on is not None else clock.today()
-    engine = make_engine()
-    try:
-        upgrade(engine)
-        result = apply_intake(
-            engine, creditor, file, on=business_date, skip_invalid=skip_invalid, now=clock.now()
-        )
-    except IntakeRejected as exc:
-        _reject(exc, as_json)
-    finally:
-        engine.dispose()
+    business_date = date_or_today(on, "--date")
+    with open_database() as engine:
+        try:
+            result = apply_intake(
+                engine, creditor, file, on=business_date, skip_invalid=skip_invalid, now=clock.now()
+            )
+        except IntakeRejected as exc:
+            _reject(exc, as_json)
     for problem in result.skipped:
         typer.echo(f"skipped {problem}", err=True)
     typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else _summary(result))
-
-
-def _business_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError(f"expected a date as YYYY-MM-DD, got {value!r}", field="--date") from None
 
 
 def _reject(exc: IntakeRejected, as_json: bool) -> NoReturn:

@@ -10,14 +10,12 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import typer
 from typer.exceptions import TyperException
 
-from respite.adapters.clock import SystemClock
 from respite.domain.money import Currency, Money, parse_amount
 from respite.domain.notice import Channel
 from respite.entrypoints.cli.cases import case_app
@@ -27,6 +25,7 @@ from respite.entrypoints.cli.cycle import simulate as simulate_command
 from respite.entrypoints.cli.cycle import summary as summary_command
 from respite.entrypoints.cli.demodata import demo_data as demo_data_command
 from respite.entrypoints.cli.intake import import_app
+from respite.entrypoints.cli.options import date_or_today, parse_date
 from respite.entrypoints.cli.worker import worker as worker_command
 from respite.errors import ConflictError, InputError, NotAllowed, RespiteError
 from respite.rules.loader import load_pack
@@ -58,17 +57,6 @@ EXIT_CONFLICT = 1
 
 def _emit(result: dict[str, Any]) -> None:
     typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
-
-
-def _date(value: str | None, option: str, *, default_today: bool = False) -> date:
-    if value is None:
-        if default_today:
-            return SystemClock().today()
-        raise InputError("is required", field=option)
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError(f"expected a date as YYYY-MM-DD, got {value!r}", field=option) from None
 
 
 def _money(value: str, currency: Currency, option: str) -> Money:
@@ -159,7 +147,7 @@ def calc_costs(
             code,
             principals,
             debtor=_choice(debtor, calculators.DEBTOR_KINDS, "--debtor") if debtor else None,
-            on=_date(on, "--on", default_today=True),
+            on=date_or_today(on, "--on"),
             vat_uplift_declared=vat_uplift,
             paid_in_term=paid,
             eur_rate=rate,
@@ -190,8 +178,8 @@ def calc_interest(
             code,
             _choice(kind, ("consumer", "commercial"), "--kind"),
             _money(principal, cur, "--principal"),
-            _date(from_, "--from"),
-            _date(to, "--to"),
+            parse_date(from_, "--from"),
+            parse_date(to, "--to"),
             contract_percent=_percent(contract_rate, "--contract-rate"),
         )
     )
@@ -219,7 +207,7 @@ def calc_allocate(
             costs=_money(costs, cur, "--costs"),
             interest_due=_money(interest, cur, "--interest"),
             principal=_money(principal, cur, "--principal"),
-            on=_date(on, "--on", default_today=True),
+            on=date_or_today(on, "--on"),
         )
     )
 
@@ -242,7 +230,7 @@ def calc_cost_date(
         ch = Channel.of(channel)
     except InputError as exc:
         raise InputError(str(exc), field="--channel") from None
-    _emit(calculators.cost_date(code, _date(sent, "--sent"), ch, receipt_days=receipt_days))
+    _emit(calculators.cost_date(code, parse_date(sent, "--sent"), ch, receipt_days=receipt_days))
 
 
 @calc.command("reference")
