@@ -15,7 +15,7 @@ SHARED = REPO.parent / "shared"
 def shared_data() -> Path:
     data = SHARED / "data"
     if not data.is_dir():
-        pytest.skip(f"shared test data not found at {data} (it lies beside the repository)")
+        pytest.skip(reason=f"shared test data not found at {data} (it lies beside the repository)")
     return data
 
 

@@ -117,6 +117,6 @@ def test_an_external_reference_is_unique_per_creditor(db_engine: Engine) -> None
 
 def test_sqlite_runs_in_wal_mode(db_engine: Engine) -> None:
     if db_engine.dialect.name != "sqlite":
-        pytest.skip("a SQLite setting")
+        pytest.skip(reason="the WAL journal mode is a SQLite setting; PostgreSQL has none")
     with db_engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
