@@ -36,15 +36,21 @@ __all__ = [
     "Case",
     "Claim",
     "Creditor",
+    "BudgetStatement",
+    "CostWaiver",
     "CycleRun",
     "Debtor",
     "Event",
     "Hold",
+    "IdentityLink",
     "ImportBatch",
     "Instalment",
     "LedgerEntry",
     "OutboxMessage",
     "Payment",
+    "Plan",
+    "PlanCase",
+    "Referral",
 ]
 
 
@@ -96,6 +102,12 @@ class Debtor(Base):
     timezone: Mapped[str] = mapped_column(String(50))
     birth_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The person this debtor record belongs to, once identity resolution has linked it to
+    # an earlier record (another creditor's spelling of the same person). NULL means the
+    # record is its own person: ``COALESCE(person_id, id)`` is the person key.
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("debtors.id", name="fk_debtors_person"), index=True
+    )
 
 
 class Case(Base):
@@ -254,6 +266,11 @@ class Instalment(Base):
     paid_cents: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(10), default="open")  # open | paid | missed
     missed_on: Mapped[date | None] = mapped_column(Date)
+    plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plans.id", name="fk_instalments_plan"), index=True
+    )
+    # The re-plan offer goes out once per missed instalment, some days after the reminder.
+    replan_offered_on: Mapped[date | None] = mapped_column(Date)
 
 
 class Payment(Base):
@@ -297,3 +314,121 @@ class ImportBatch(Base):
     rows_imported: Mapped[int] = mapped_column(Integer)
     rows_skipped: Mapped[int] = mapped_column(Integer)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IdentityLink(Base):
+    """A scored pair of debtor records that may be one person, with the reasons.
+
+    ``status`` is ``linked`` (automatically above the policy threshold, or by a reviewer),
+    ``review`` (between the thresholds: a person decides) or ``rejected``.
+    """
+
+    __tablename__ = "identity_links"
+    __table_args__ = (
+        UniqueConstraint("debtor_id", "other_debtor_id", name="uq_identity_pair"),
+        CheckConstraint("debtor_id <> other_debtor_id", name="ck_identity_distinct"),
+        Index("ix_identity_links_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id"))
+    other_debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id"))
+    score: Mapped[int] = mapped_column(Integer)  # 0-100
+    reasons: Mapped[list[object]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(10))  # linked | review | rejected
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BudgetStatement(Base):
+    """An income & expenditure statement as the debtor (or an agent) gave it."""
+
+    __tablename__ = "budget_statements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id"), index=True)
+    submitted_on: Mapped[date] = mapped_column(Date)
+    household: Mapped[str] = mapped_column(String(30))
+    currency: Mapped[str] = mapped_column(String(3))
+    lines: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)  # category -> cents
+    income_cents: Mapped[int] = mapped_column()
+    expenditure_cents: Mapped[int] = mapped_column()
+    protected_cents: Mapped[int] = mapped_column()
+    capacity_cents: Mapped[int] = mapped_column()
+    flags: Mapped[list[object]] = mapped_column(JSON, default=list)
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(20))  # portal | agent | counsellor | demo
+
+
+class Plan(Base):
+    """A payment arrangement for one debtor over one or more cases (one schedule)."""
+
+    __tablename__ = "plans"
+    __table_args__ = (
+        CheckConstraint("instalment_cents > 0", name="ck_plan_instalment_positive"),
+        CheckConstraint("months > 0", name="ck_plan_months_positive"),
+        Index("ix_plans_debtor_status", "debtor_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id"))
+    # proposed | pending_review | active | completed | broken | superseded | rejected
+    status: Mapped[str] = mapped_column(String(20))
+    created_on: Mapped[date] = mapped_column(Date)
+    first_due: Mapped[date] = mapped_column(Date)
+    months: Mapped[int] = mapped_column(Integer)
+    instalment_cents: Mapped[int] = mapped_column()
+    total_cents: Mapped[int] = mapped_column()
+    currency: Mapped[str] = mapped_column(String(3))
+    interest_frozen: Mapped[bool] = mapped_column(Boolean, default=False)
+    misses: Mapped[int] = mapped_column(Integer, default=0)
+    max_misses: Mapped[int] = mapped_column(Integer)
+    statement_id: Mapped[int | None] = mapped_column(ForeignKey("budget_statements.id"))
+    replaces_plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    proposed_by: Mapped[str] = mapped_column(String(100))
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class PlanCase(Base):
+    """One case's share of a plan: its part of each instalment and of the total."""
+
+    __tablename__ = "plan_cases"
+    __table_args__ = (UniqueConstraint("plan_id", "case_id", name="uq_plan_case"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    share_cents: Mapped[int] = mapped_column()  # this case's part of a full instalment
+    total_cents: Mapped[int] = mapped_column()
+
+
+class Referral(Base):
+    """A referral to (municipal) debt counselling, with the contact the debtor was given."""
+
+    __tablename__ = "referrals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id"), index=True)
+    created_on: Mapped[date] = mapped_column(Date)
+    reasons: Mapped[list[object]] = mapped_column(JSON, default=list)
+    municipality: Mapped[str] = mapped_column(String(100))
+    contact: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10))  # open | closed
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class CostWaiver(Base):
+    """Collection costs the platform did not charge, and why (for the social report)."""
+
+    __tablename__ = "cost_waivers"
+    __table_args__ = (UniqueConstraint("case_id", "reason", "on_date", name="uq_cost_waiver"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    on_date: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column()
+    # aggregation (one scale over several cases) | policy_cap | replan
+    reason: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text, default="")
