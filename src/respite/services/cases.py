@@ -98,19 +98,36 @@ def place_hold(
     at: datetime,
 ) -> dict[str, Any]:
     with engine.begin() as conn:
-        case_id, state = _load(conn, reference)
-        _, event = lifecycle.place_hold(state, kind, on=on, actor=actor, reason=reason, until=until)
-        conn.execute(
-            insert(Hold).values(
-                case_id=case_id,
-                kind=kind.value,
-                start=on,
-                until=until,
-                reason=reason,
-                placed_by=actor,
-            )
+        return place_hold_in(
+            conn, reference, kind, on=on, actor=actor, reason=reason, until=until, at=at
         )
-        _record(conn, case_id, event, at)
+
+
+def place_hold_in(
+    conn: Connection,
+    reference: str,
+    kind: HoldKind,
+    *,
+    on: date,
+    actor: str,
+    reason: str,
+    until: date | None = None,
+    at: datetime,
+) -> dict[str, Any]:
+    """Place a hold inside the caller's transaction (for changes that span several cases)."""
+    case_id, state = _load(conn, reference)
+    _, event = lifecycle.place_hold(state, kind, on=on, actor=actor, reason=reason, until=until)
+    conn.execute(
+        insert(Hold).values(
+            case_id=case_id,
+            kind=kind.value,
+            start=on,
+            until=until,
+            reason=reason,
+            placed_by=actor,
+        )
+    )
+    _record(conn, case_id, event, at)
     return {"reference": reference, "hold": kind.value, "after": dict(event.after)}
 
 
@@ -125,20 +142,34 @@ def lift_hold(
     at: datetime,
 ) -> dict[str, Any]:
     with engine.begin() as conn:
-        case_id, state = _load(conn, reference)
-        new, event = lifecycle.lift_hold(state, kind, on=on, actor=actor, reason=reason)
-        active = conn.execute(
-            select(Hold.id, Hold.start)
-            .where(Hold.case_id == case_id, Hold.kind == kind.value, Hold.start <= on)
-            .where((Hold.until.is_(None)) | (Hold.until >= on))
-        ).first()
-        if active is not None:
-            kept = [h for h in new.holds if h.kind is kind and h.start == active.start]
-            if kept:  # the hold stays as history, ending the day before it was lifted
-                conn.execute(update(Hold).where(Hold.id == active.id).values(until=kept[0].until))
-            else:  # lifted on the day it was placed: it never took effect (the event says so)
-                conn.execute(delete(Hold).where(Hold.id == active.id))
-        _record(conn, case_id, event, at)
+        return lift_hold_in(conn, reference, kind, on=on, actor=actor, reason=reason, at=at)
+
+
+def lift_hold_in(
+    conn: Connection,
+    reference: str,
+    kind: HoldKind,
+    *,
+    on: date,
+    actor: str,
+    reason: str,
+    at: datetime,
+) -> dict[str, Any]:
+    """Lift a hold inside the caller's transaction."""
+    case_id, state = _load(conn, reference)
+    new, event = lifecycle.lift_hold(state, kind, on=on, actor=actor, reason=reason)
+    active = conn.execute(
+        select(Hold.id, Hold.start)
+        .where(Hold.case_id == case_id, Hold.kind == kind.value, Hold.start <= on)
+        .where((Hold.until.is_(None)) | (Hold.until >= on))
+    ).first()
+    if active is not None:
+        kept = [h for h in new.holds if h.kind is kind and h.start == active.start]
+        if kept:  # the hold stays as history, ending the day before it was lifted
+            conn.execute(update(Hold).where(Hold.id == active.id).values(until=kept[0].until))
+        else:  # lifted on the day it was placed: it never took effect (the event says so)
+            conn.execute(delete(Hold).where(Hold.id == active.id))
+    _record(conn, case_id, event, at)
     return {"reference": reference, "lifted": kind.value, "after": dict(event.after)}
 
 
