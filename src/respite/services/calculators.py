@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from respite.adapters.calendars import is_holiday, is_working_day
 from respite.domain.allocation import Bucket, allocate
 from respite.domain.costs import FixedSum, Scale, fixed_sum_for, scale_amount, vat_uplift
+from respite.domain.distribution import Debt, distribute_capacity
 from respite.domain.interest import InterestResult, RatePiece, accrue_interest
 from respite.domain.money import Currency, Money, allocate_pro_rata, money_sum
 from respite.domain.notice import Channel, NoticeTerm, term_from_receipt, term_from_working_day
@@ -541,3 +542,29 @@ def cost_date(
 def reference(text: str) -> dict[str, Any]:
     ref = create_rf(text)
     return {"reference": ref, "print": " ".join(ref[i : i + 4] for i in range(0, len(ref), 4))}
+
+
+def distribute(
+    capacity: Money, claims: Sequence[tuple[str, Money]], *, preferent: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Share a monthly capacity over creditors pro rata by outstanding principal.
+
+    Preferent claims (``preferent``) are served first, pro rata among themselves; the
+    shares add up exactly to the capacity (largest remainder), or to the whole debt if the
+    capacity is larger, in which case the rest is reported as ``unused``.
+    """
+    names = [n for n, _ in claims]
+    unknown = sorted(set(preferent) - set(names))
+    if unknown:
+        raise ValidationError(
+            f"--preferent names a claim that is not given: {', '.join(unknown)}",
+            field="--preferent",
+        )
+    debts = [Debt(n, m, m, 0 if n in preferent or not preferent else 1) for n, m in claims]
+    shares = distribute_capacity(capacity, debts)
+    used = money_sum((shares[n] for n in names), capacity.currency)
+    return {
+        "capacity": str(capacity.amount),
+        "shares": {n: str(shares[n].amount) for n in names},
+        "unused": str((capacity - used).amount),
+    }

@@ -68,21 +68,38 @@ def move_case(
     at: datetime,
 ) -> dict[str, Any]:
     with engine.begin() as conn:
-        case_id, state = _load(conn, reference)
-        new, event = lifecycle.transition(
-            state, to, on=on, actor=actor, reason=reason, close_reason=close_reason
+        return move_case_in(
+            conn, reference, to, on=on, actor=actor, reason=reason, close_reason=close_reason, at=at
         )
-        conn.execute(
-            update(Case)
-            .where(Case.id == case_id)
-            .values(
-                stage=new.stage.value,
-                stage_since=new.stage_since,
-                closed=new.stage is Stage.CLOSED,
-                close_reason=new.close_reason.value if new.close_reason else None,
-            )
+
+
+def move_case_in(
+    conn: Connection,
+    reference: str,
+    to: Stage,
+    *,
+    on: date,
+    actor: str,
+    reason: str,
+    close_reason: CloseReason | None = None,
+    at: datetime,
+) -> dict[str, Any]:
+    """Move a case to another stage inside the caller's transaction."""
+    case_id, state = _load(conn, reference)
+    new, event = lifecycle.transition(
+        state, to, on=on, actor=actor, reason=reason, close_reason=close_reason
+    )
+    conn.execute(
+        update(Case)
+        .where(Case.id == case_id)
+        .values(
+            stage=new.stage.value,
+            stage_since=new.stage_since,
+            closed=new.stage is Stage.CLOSED,
+            close_reason=new.close_reason.value if new.close_reason else None,
         )
-        _record(conn, case_id, event, at)
+    )
+    _record(conn, case_id, event, at)
     return {"reference": reference, "before": dict(event.before), "after": dict(event.after)}
 
 

@@ -13,8 +13,10 @@ For every open case, for one business date D:
    law needs no notice, e.g. NL business debtors), by the jurisdiction's aggregation rule
    over the claims still uncharged, on their *open* principal — so a partial payment inside
    the term lowers the costs (HR 2016:2704).
-3. **Missed instalments** past the creditor's grace period are marked, with an event and a
-   friendly message.
+3. **Payment plans** are followed up once per date (shard 0, :func:`follow_up_plans`): an
+   instalment unpaid after the grace period is marked missed with a friendly reminder, a
+   re-plan is offered some days later, and a plan breaks only after the policy's number of
+   misses (the cases return to amicable collection and their interest runs again).
 4. **The strategy** (``src/respite/strategies``) fires the steps that are due: one outbox
    action each, and at most one move to the next stage, checked against the lifecycle.
 5. A case whose every claim is paid is **closed** (paid).
@@ -47,7 +49,6 @@ from respite.adapters.db.models import (
     CycleRun,
     Event,
     Hold,
-    Instalment,
     OutboxMessage,
 )
 from respite.domain.interest import DayCount, add_years
@@ -59,6 +60,7 @@ from respite.errors import ConflictError, InputError, NotAllowed, RuleCoverageEr
 from respite.rules.loader import load_pack
 from respite.rules.packs import CostMethod, RulePack
 from respite.services.calculators import cost_date, costs_per_claim
+from respite.services.plans import follow_up_plans
 from respite.services.store import ledger_row, post_accrued_interest
 from respite.strategies import load_strategy
 
@@ -80,6 +82,7 @@ class CycleReport:
     transitions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     actions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     missed_instalments: int = 0
+    plans: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     closed: int = 0
     reviews: int = 0
     # A rule table that does not cover the night: interest waits (exactly, it catches up
@@ -100,6 +103,8 @@ class CycleReport:
         for k, v in other.warnings.items():
             self.warnings[k] += v
         self.missed_instalments += other.missed_instalments
+        for k, v in other.plans.items():
+            self.plans[k] = self.plans.get(k, 0) + v
         self.closed += other.closed
         self.reviews += other.reviews
 
@@ -117,6 +122,7 @@ class CycleReport:
             "transitions": dict(sorted(self.transitions.items())),
             "actions": dict(sorted(self.actions.items())),
             "missed_instalments": self.missed_instalments,
+            "plans": dict(sorted(self.plans.items())),
             "closed": self.closed,
             "reviews": self.reviews,
             "warnings": dict(sorted(self.warnings.items())),
@@ -168,6 +174,13 @@ def run_cycle(
         )
     _mark_run(engine, on, shard, shards, "running", now())
     report = CycleReport(on, shard, shards)
+    if shard == 0:
+        # Plans span cases (and creditors), so they are followed up once per date, not
+        # per batch of cases: shard 0 does it, before the cases' own steps.
+        with engine.begin() as conn:
+            plans = follow_up_plans(conn, on, now())
+        report.missed_instalments += plans["reminders"] + plans["broken"]
+        report.plans.update(plans)
     after_id = 0
     ctx = _Context(on, shard, shards)
     while True:
@@ -373,7 +386,6 @@ def _process_batch(
             _close_paid(case, on, events, outbox, case_updates, report, at, forgiven=forgiven)
 
     _flush(conn, claims_by_case, ledger, events, outbox, case_updates)
-    report.missed_instalments += _missed_instalments(conn, ids, ctx, at)
     # Last: the natural key that makes this batch done for D (the same cases as selected:
     # every pending case of this shard with an id in [lo, hi]).
     conn.execute(
@@ -941,63 +953,3 @@ def _flush(
             .values({k: bindparam(k) for k in keys}),
             rows,
         )
-
-
-def _missed_instalments(conn: Connection, ids: Sequence[int], ctx: _Context, at: datetime) -> int:
-    on = ctx.on
-    rows = conn.execute(
-        select(Instalment.id, Instalment.case_id, Instalment.due_date, Case.creditor_id)
-        .join(Case, Case.id == Instalment.case_id)
-        .where(
-            Instalment.case_id >= ids[0],
-            Instalment.case_id <= ids[-1],
-            Instalment.status == "open",
-            Instalment.paid_cents < Instalment.amount_cents,
-        )
-    ).all()
-    missed = [
-        r
-        for r in rows
-        if r.due_date + timedelta(days=ctx.creditors[r.creditor_id]["grace_days"]) < on
-        and r.case_id in set(ids)
-    ]
-    if not missed:
-        return 0
-    conn.execute(
-        update(Instalment)
-        .where(Instalment.id == bindparam("b_id"))
-        .values(status="missed", missed_on=on),
-        [{"b_id": r.id} for r in missed],
-    )
-    conn.execute(
-        insert(Event),
-        [
-            _event(
-                r.case_id,
-                on,
-                at,
-                "instalment_missed",
-                f"instalment due {r.due_date.isoformat()} not paid after the grace period",
-                {},
-                {"instalment": r.id},
-            )
-            for r in missed
-        ],
-    )
-    stmt = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(OutboxMessage)
-    conn.execute(
-        stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]),
-        [
-            _outbox_row(
-                r.case_id,
-                on,
-                "message",
-                "email",
-                "missed_instalment_friendly",
-                f"{r.case_id}:missed:{r.id}",
-                {"instalment": r.id, "due_date": r.due_date.isoformat()},
-            )
-            for r in missed
-        ],
-    )
-    return len(missed)

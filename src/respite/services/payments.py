@@ -169,11 +169,12 @@ def _write(conn: Connection, claims: list[dict[str, Any]]) -> None:
 
 
 def _apply_to_instalments(conn: Connection, case_id: int, amount_cents: int) -> None:
+    """Mark the case's instalments paid, oldest first; a late payment still counts."""
     left = amount_cents
     rows = conn.execute(
-        select(Instalment.id, Instalment.amount_cents, Instalment.paid_cents)
-        .where(Instalment.case_id == case_id, Instalment.status != "paid")
-        .order_by(Instalment.due_date)
+        select(Instalment.id, Instalment.amount_cents, Instalment.paid_cents, Instalment.status)
+        .where(Instalment.case_id == case_id, Instalment.status.in_(("open", "missed")))
+        .order_by(Instalment.due_date, Instalment.id)
     ).all()
     for r in rows:
         if left <= 0:
@@ -184,7 +185,7 @@ def _apply_to_instalments(conn: Connection, case_id: int, amount_cents: int) -> 
         conn.execute(
             update(Instalment)
             .where(Instalment.id == r.id)
-            .values(paid_cents=paid, status="paid" if paid >= r.amount_cents else "open")
+            .values(paid_cents=paid, status="paid" if paid >= r.amount_cents else r.status)
         )
 
 

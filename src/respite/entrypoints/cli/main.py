@@ -26,6 +26,7 @@ from respite.entrypoints.cli.cycle import summary as summary_command
 from respite.entrypoints.cli.demodata import demo_data as demo_data_command
 from respite.entrypoints.cli.intake import import_app
 from respite.entrypoints.cli.options import date_or_today, parse_date
+from respite.entrypoints.cli.plans import plan_app
 from respite.entrypoints.cli.worker import worker as worker_command
 from respite.errors import ConflictError, InputError, NotAllowed, RespiteError
 from respite.rules.loader import load_pack
@@ -45,6 +46,7 @@ app.add_typer(calc, name="calc")
 app.add_typer(creditor_app, name="creditor")
 app.add_typer(case_app, name="case")
 app.add_typer(import_app, name="import")
+app.add_typer(plan_app, name="plan")
 app.command("cycle")(cycle_command)
 app.command("worker")(worker_command)
 app.command("simulate")(simulate_command)
@@ -208,6 +210,36 @@ def calc_allocate(
             interest_due=_money(interest, cur, "--interest"),
             principal=_money(principal, cur, "--principal"),
             on=date_or_today(on, "--on"),
+        )
+    )
+
+
+@calc.command("distribute")
+def calc_distribute(
+    capacity: Annotated[str, typer.Option(help="The monthly repayment capacity to share.")],
+    claim: Annotated[
+        list[str],
+        typer.Option(help="NAME=AMOUNT: a creditor and its outstanding principal (repeat)."),
+    ],
+    preferent: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME of a preferent claim, served first (repeat)."),
+    ] = None,
+    currency: Annotated[str, typer.Option(help="Currency of the amounts.")] = "EUR",
+) -> None:
+    """Share a repayment capacity pro rata by principal; the shares sum exactly to it."""
+    cur = Currency.of(currency.upper())
+    claims: list[tuple[str, Money]] = []
+    for item in claim:
+        name, sep, amount = item.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"expected NAME=AMOUNT, got {item!r}", field="--claim")
+        if any(n == name.strip() for n, _ in claims):
+            raise InputError(f"claim {name.strip()!r} is given twice", field="--claim")
+        claims.append((name.strip(), _money(amount, cur, f"--claim {name.strip()}")))
+    _emit(
+        calculators.distribute(
+            _money(capacity, cur, "--capacity"), claims, preferent=preferent or []
         )
     )
 

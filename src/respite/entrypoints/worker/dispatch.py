@@ -114,6 +114,7 @@ def _report(on: date, d: Mapping[str, Any]) -> CycleReport:
     part.transitions.update({k: int(v) for k, v in d["transitions"].items()})
     part.actions.update({k: int(v) for k, v in d["actions"].items()})
     part.missed_instalments = int(d["missed_instalments"])
+    part.plans.update({k: int(v) for k, v in d.get("plans", {}).items()})
     part.closed = int(d["closed"])
     part.reviews = int(d["reviews"])
     return part

@@ -1,0 +1,210 @@
+"""Sharing one debtor's repayment capacity over several creditors.
+
+When several creditors wait for the same small repayment capacity, each gets a share in
+proportion to its outstanding principal (*pondsgewijs*, as in the Dutch minnelijke
+schuldregeling: RULES.md §1f, NVVK Gedragscode), so no creditor is favoured because it
+chased harder. Where the jurisdiction ranks debts (UK priority debts under the Standard
+Financial Statement: rent, council tax, energy), a higher rank is served in full before the
+next rank receives anything; within a rank the split is pro rata.
+
+Everything is integer cents and the split uses the largest-remainder method, so the shares
+always add up exactly to the capacity (or to the whole debt, if that is smaller): no cent is
+created or lost.
+
+:func:`coordinated_schedule` turns the split into one monthly schedule for the debtor: each
+month the capacity is shared over the cases still open; when a case is paid off in a month,
+what it no longer needs goes to the others in that same month, so every month but the last
+asks exactly the agreed instalment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from respite.domain.money import Money
+from respite.errors import ValidationError
+
+__all__ = [
+    "Debt",
+    "ScheduleMonth",
+    "coordinated_schedule",
+    "distribute_capacity",
+    "split_cents",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Debt:
+    """One creditor's claim on the debtor, as the distribution sees it.
+
+    ``principal`` weighs the share; ``balance`` (principal + interest + costs still open)
+    is what the case needs in total. ``rank`` 0 is served first (priority/preferent debts),
+    then 1, and so on.
+    """
+
+    name: str
+    principal: Money
+    balance: Money
+    rank: int = 0
+
+    def __post_init__(self) -> None:
+        if self.principal.is_negative or self.balance.is_negative:
+            raise ValidationError(f"debt {self.name!r}: amounts must not be negative")
+        if self.principal.currency is not self.balance.currency:
+            raise ValidationError(f"debt {self.name!r}: principal and balance differ in currency")
+
+
+def split_cents(total: int, weights: Sequence[int]) -> list[int]:
+    """Split ``total`` cents in proportion to integer ``weights``, largest remainder first.
+
+    Exact integer arithmetic (no Decimal context involved); ties go to the earlier part.
+    All-zero weights split evenly, so a debt with no principal left still gets its turn.
+    """
+    if total < 0:
+        raise ValidationError("cannot split a negative amount")
+    if not weights:
+        raise ValidationError("cannot split an amount over no parts")
+    if any(w < 0 for w in weights):
+        raise ValidationError("weights must not be negative")
+    weight_sum = sum(weights)
+    if weight_sum == 0:
+        weights = [1] * len(weights)
+        weight_sum = len(weights)
+    parts = [total * w // weight_sum for w in weights]
+    left = total - sum(parts)
+    if left:
+        remainders = [total * w % weight_sum for w in weights]
+        order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
+        for i in order[:left]:
+            parts[i] += 1
+    return parts
+
+
+def _share_ranked(
+    capacity: int, need: Sequence[int], weight: Sequence[int], rank: Sequence[int]
+) -> list[int]:
+    """One month's split: rank by rank, pro rata within a rank, never more than a debt needs."""
+    shares = [0] * len(need)
+    left = capacity
+    for r in sorted(set(rank)):
+        members = [i for i in range(len(need)) if rank[i] == r and need[i] > 0]
+        while members and left > 0:
+            wanted = sum(need[i] - shares[i] for i in members)
+            if left >= wanted:
+                for i in members:
+                    shares[i] = need[i]
+                left -= wanted
+                break
+            parts = split_cents(left, [weight[i] for i in members])
+            capped = [i for i, p in zip(members, parts, strict=True) if shares[i] + p >= need[i]]
+            if not capped:
+                for i, p in zip(members, parts, strict=True):
+                    shares[i] += p
+                left = 0
+                break
+            # Debts that this split would overpay take only what they need; the rest is
+            # split again over the others (water-filling), so the total stays exact.
+            for i in capped:
+                left -= need[i] - shares[i]
+                shares[i] = need[i]
+            members = [i for i in members if i not in capped]
+        if left == 0:
+            break
+    return shares
+
+
+def distribute_capacity(capacity: Money, debts: Sequence[Debt]) -> dict[str, Money]:
+    """Each debt's share of one month's ``capacity``.
+
+    Shares are pro rata by outstanding principal within a rank, never more than a debt's
+    balance, and add up exactly to ``min(capacity, total balance)``.
+    """
+    if capacity.is_negative:
+        raise ValidationError("capacity must not be negative", field="--capacity")
+    if not debts:
+        raise ValidationError("there are no debts to share the capacity over")
+    names = [d.name for d in debts]
+    if len(set(names)) != len(names):
+        raise ValidationError("every debt needs a distinct name")
+    currency = capacity.currency
+    for d in debts:
+        if d.balance.currency is not currency:
+            raise ValidationError(f"debt {d.name!r} is in {d.balance.currency}, not {currency}")
+    shares = _share_ranked(
+        capacity.minor_units,
+        [d.balance.minor_units for d in debts],
+        [d.principal.minor_units for d in debts],
+        [d.rank for d in debts],
+    )
+    return {d.name: Money.from_minor_units(s, currency) for d, s in zip(debts, shares, strict=True)}
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleMonth:
+    """Month ``index`` (0 = the first instalment): what each debt receives."""
+
+    index: int
+    amounts: Mapping[str, int]  # cents by debt name; only debts that receive something
+
+    @property
+    def total(self) -> int:
+        return sum(self.amounts.values())
+
+
+def coordinated_schedule(
+    capacity_cents: int,
+    names: Sequence[str],
+    principal_cents: Sequence[int],
+    balance_cents: Sequence[int],
+    ranks: Sequence[int] | None = None,
+    *,
+    max_months: int = 600,
+) -> list[ScheduleMonth]:
+    """One monthly schedule paying every balance from a fixed monthly capacity.
+
+    Shares stay constant between the months in which a debt is paid off, so the work is
+    proportional to the number of debts, not to the number of months. Every month except
+    the last totals exactly ``capacity_cents``. Raises when the schedule would exceed
+    ``max_months`` (the caller decides what a too-long plan means).
+    """
+    n = len(names)
+    if not (n == len(principal_cents) == len(balance_cents)):
+        raise ValidationError("names, principals and balances must have the same length")
+    if capacity_cents <= 0:
+        raise ValidationError("a schedule needs a positive monthly capacity")
+    rank = list(ranks) if ranks is not None else [0] * n
+    need = list(balance_cents)
+    months: list[ScheduleMonth] = []
+    index = 0
+    while any(need):
+        shares = _share_ranked(capacity_cents, need, principal_cents, rank)
+        # Months this split can repeat unchanged: until the first debt would be overpaid.
+        repeat = min((need[i] // s for i, s in enumerate(shares) if s > 0), default=0)
+        if sum(shares) == sum(need):
+            repeat = 0  # the final month: everything left fits
+        else:
+            repeat = max(0, min(repeat, max_months - index))
+            if repeat:
+                # A repeat count that would leave a debt at exactly zero is fine; one
+                # month fewer keeps the boundary month in the exact path below.
+                amounts = {names[i]: s for i, s in enumerate(shares) if s}
+                for k in range(repeat):
+                    months.append(ScheduleMonth(index + k, amounts))
+                for i, s in enumerate(shares):
+                    need[i] -= s * repeat
+                index += repeat
+                if not any(need):
+                    break
+        if index >= max_months:
+            raise ValidationError(
+                f"the debts cannot be paid within {max_months} months from "
+                f"{Decimal(capacity_cents).scaleb(-2)} a month"
+            )
+        shares = _share_ranked(capacity_cents, need, principal_cents, rank)
+        months.append(ScheduleMonth(index, {names[i]: s for i, s in enumerate(shares) if s}))
+        for i, s in enumerate(shares):
+            need[i] -= s
+        index += 1
+    return months
