@@ -121,6 +121,22 @@ def _position(
     person = person_of(conn, debtor_id)
     ids = debtor_ids_of_person(conn, person)
     where = [Case.debtor_id.in_(ids), Case.closed.is_(False)] if all_cases else [Case.id == case_id]
+    sums = (
+        select(
+            Claim.case_id,
+            func.min(Claim.currency).label("currency"),
+            func.sum(Claim.open_principal_cents).label("principal"),
+            func.sum(
+                Claim.open_principal_cents
+                + Claim.open_interest_cents
+                + Claim.open_costs_cents
+                + Claim.interest_carry_micros // 1_000_000
+            ).label("balance"),
+        )
+        .where(Claim.case_id.in_(select(Case.id).where(*where)))
+        .group_by(Claim.case_id)
+        .subquery()
+    )
     rows = conn.execute(
         select(
             Case.id,
@@ -128,19 +144,13 @@ def _position(
             Case.stage,
             Creditor.name,
             Creditor.policy,
-            func.min(Claim.currency).label("currency"),
-            func.sum(Claim.open_principal_cents).label("principal"),
-            func.sum(
-                Claim.open_principal_cents
-                + Claim.open_interest_cents
-                + Claim.open_costs_cents
-                + Claim.interest_carry_micros / 1_000_000
-            ).label("balance"),
+            sums.c.currency,
+            sums.c.principal,
+            sums.c.balance,
         )
         .join(Creditor, Creditor.id == Case.creditor_id)
-        .join(Claim, Claim.case_id == Case.id)
+        .join(sums, sums.c.case_id == Case.id)
         .where(*where)
-        .group_by(Case.id, Case.reference, Case.stage, Creditor.name, Creditor.policy)
         .order_by(Case.id)
     ).all()
     cases = [
