@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine, func, insert, select, text
 
-from respite.adapters.db.models import Case, Claim, Hold, Instalment, LedgerEntry, OutboxMessage
+from respite.adapters.db.models import Case, Claim, Hold, LedgerEntry, OutboxMessage
 from respite.domain.money import Money
 from respite.errors import ConflictError
 from respite.services.calculators import interest
@@ -165,30 +165,6 @@ def test_a_case_paid_in_full_is_closed_and_thanked(db_engine: Engine) -> None:
         assert (
             conn.execute(select(Claim.credit_cents)).scalar_one() == 1
         )  # the overpaid cent waits for a refund
-
-
-def test_a_missed_instalment_is_noticed_after_the_grace_period(db_engine: Engine) -> None:
-    (case_id,) = build(db_engine, cases=1, on=START)
-    with db_engine.begin() as conn:
-        conn.execute(
-            insert(Instalment).values(
-                case_id=case_id, due_date=START + timedelta(days=2), amount_cents=5000
-            )
-        )
-    run_days(db_engine, START, 7)  # due + 5 grace days = day 7 still fine
-    with db_engine.connect() as conn:
-        assert conn.execute(select(Instalment.status)).scalar_one() == "open"
-    run_cycle(db_engine, START + timedelta(days=8))
-    with db_engine.connect() as conn:
-        assert conn.execute(select(Instalment.status, Instalment.missed_on)).one() == (
-            "missed",
-            START + timedelta(days=8),
-        )
-        assert conn.execute(
-            select(OutboxMessage.template).where(
-                OutboxMessage.template == "missed_instalment_friendly"
-            )
-        ).scalar_one()
 
 
 def test_booking_the_same_payment_twice_books_it_once(db_engine: Engine) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, update
 
 from respite.adapters.db.models import (
     Case,
@@ -304,6 +304,6 @@ def test_a_deferral_within_policy_holds_the_case_and_moves_its_instalments(
 def test_a_plan_for_a_closed_case_is_refused(db_engine: Engine) -> None:
     refs = three_creditors(db_engine)
     with db_engine.begin() as conn:
-        conn.execute(Case.__table__.update().values(closed=True))
+        conn.execute(update(Case).values(closed=True))
     with pytest.raises(NotAllowed, match="closed"):
         plans.offer(db_engine, refs[0], on=START)

@@ -45,15 +45,18 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from respite.adapters.db.models import (
     Case,
     Claim,
+    CostWaiver,
     Creditor,
     CycleRun,
+    Debtor,
     Event,
     Hold,
+    LedgerEntry,
     OutboxMessage,
 )
 from respite.domain.interest import DayCount, add_years
 from respite.domain.lifecycle import TRANSITIONS, CloseReason, Stage
-from respite.domain.money import Currency, Money
+from respite.domain.money import Currency, Money, allocate_pro_rata
 from respite.domain.notice import Channel
 from respite.domain.strategy import Step, Strategy, due_steps
 from respite.errors import ConflictError, InputError, NotAllowed, RuleCoverageError
@@ -348,11 +351,13 @@ def _process_batch(
         if row["case_id"] in cases:
             claims_by_case[int(row["case_id"])].append(row)
     _load_creditors(conn, ctx, {c["creditor_id"] for c in cases.values()})
+    accounts = _cost_accounts(conn, cases, claims_by_case, held, ctx)
 
     ledger: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     outbox: list[dict[str, Any]] = []
     case_updates: dict[int, dict[str, Any]] = {}
+    waivers: list[dict[str, Any]] = []
 
     for case_id, case in cases.items():
         creditor = ctx.creditors[case["creditor_id"]]
@@ -372,7 +377,18 @@ def _process_batch(
             )
         else:
             _charge_costs(
-                case, claims, creditor, ctx, ledger, events, outbox, case_updates, report, at
+                case,
+                claims,
+                creditor,
+                ctx,
+                ledger,
+                events,
+                outbox,
+                case_updates,
+                report,
+                at,
+                accounts,
+                waivers,
             )
             _run_strategy(case, claims, creditor, ctx, events, outbox, case_updates, report, at)
         forgiven = (
@@ -386,6 +402,8 @@ def _process_batch(
             _close_paid(case, on, events, outbox, case_updates, report, at, forgiven=forgiven)
 
     _flush(conn, claims_by_case, ledger, events, outbox, case_updates)
+    if waivers:
+        conn.execute(insert(CostWaiver), waivers)
     # Last: the natural key that makes this batch done for D (the same cases as selected:
     # every pending case of this shard with an id in [lo, hi]).
     conn.execute(
@@ -395,7 +413,8 @@ def _process_batch(
 
 CASES_SQL = (
     "SELECT c.id, c.creditor_id, c.stage, c.stage_since, c.last_cycle_date, c.interest_frozen,"
-    " c.costs_chargeable_from, c.strategy_version, d.kind AS debtor_kind"
+    " c.costs_chargeable_from, c.strategy_version, d.kind AS debtor_kind,"
+    " COALESCE(d.person_id, d.id) AS person"
     " FROM cases c JOIN debtors d ON d.id = c.debtor_id"
     " WHERE c.id BETWEEN ? AND ? AND c.closed = ?"
     " AND (c.last_cycle_date IS NULL OR c.last_cycle_date < ?) AND c.id % ? = ?"
@@ -473,6 +492,14 @@ def _load_creditors(conn: Connection, ctx: _Context, wanted: set[int]) -> None:
             "strategy_name": r.strategy,
             "grace_days": int(policy.get("grace_days", DEFAULT_GRACE_DAYS)),
             "write_off_cents": int(policy.get("small_balance_write_off_cents", 0)),
+            # No cost stacking: one person's cases at one creditor share one aggregated
+            # charge (default on), and an optional cap on all costs per person.
+            "aggregate_costs": bool(policy.get("aggregate_costs_across_cases", True)),
+            "max_costs_cents": (
+                None
+                if policy.get("max_costs_per_debtor_cents") is None
+                else int(str(policy["max_costs_per_debtor_cents"]))
+            ),
         }
 
 
@@ -555,6 +582,8 @@ def _charge_costs(
     case_updates: dict[int, dict[str, Any]],
     report: CycleReport,
     at: datetime,
+    accounts: dict[tuple[int, int], _CostAccount] | None = None,
+    waivers: list[dict[str, Any]] | None = None,
 ) -> None:
     on = ctx.on
     pack: RulePack = creditor["pack"]
@@ -588,6 +617,15 @@ def _charge_costs(
         # looks at it; the cycle tries again the next night.
         _review(case, f"collection costs not charged: {exc}", outbox, report, on)
         return
+    account = (accounts or {}).get((case["person"], case["creditor_id"]))
+    if account is not None:
+        try:
+            parts = _without_stacking(
+                parts, principals, uncharged, account, case, creditor, pack, ctx, waivers, at
+            )
+        except InputError as exc:
+            _review(case, f"collection costs not charged: {exc}", outbox, report, on)
+            return
     total = 0
     for claim, part in zip(uncharged, parts, strict=True):
         claim["costs_charged"] = True
@@ -611,6 +649,158 @@ def _charge_costs(
                 {"costs": str(Money.from_minor_units(total, currency))},
             )
         )
+
+
+@dataclass
+class _CostAccount:
+    """What one person has already been charged by one creditor, over all their cases."""
+
+    principals: list[int] = field(default_factory=list)  # cents of the charged claims
+    due_dates: list[date] = field(default_factory=list)
+    charged_cents: int = 0
+
+
+def _cost_accounts(
+    conn: Connection,
+    cases: dict[int, dict[str, Any]],
+    claims_by_case: dict[int, list[dict[str, Any]]],
+    held: set[int],
+    ctx: _Context,
+) -> dict[tuple[int, int], _CostAccount]:
+    """Cost accounts for the (person, creditor) pairs that may be charged costs tonight.
+
+    Only cases with uncharged claims whose costs are due tonight need one, so this reads a
+    handful of rows on most nights. Another shard charging the same person's other case on
+    the same night is not seen (documented limit; sequential runs are exact).
+    """
+    wanted: set[int] = set()
+    for case_id, case in cases.items():
+        if case_id in held or not any(
+            not c["costs_charged"] for c in claims_by_case.get(case_id, [])
+        ):
+            continue
+        creditor = ctx.creditors[case["creditor_id"]]
+        if not (creditor["aggregate_costs"] or creditor["max_costs_cents"] is not None):
+            continue
+        chargeable = case["costs_chargeable_from"]
+        rule = creditor["pack"].costs_for(case["debtor_kind"])
+        if (chargeable is not None and chargeable <= ctx.on) or (
+            chargeable is None and not rule.notice_required
+        ):
+            wanted.add(int(case["person"]))
+    if not wanted:
+        return {}
+    persons = sorted(wanted)
+    debtor_ids = select(Debtor.id).where(or_(Debtor.id.in_(persons), Debtor.person_id.in_(persons)))
+    rows = conn.execute(
+        select(
+            Claim.id,
+            Claim.principal_cents,
+            Claim.due_date,
+            Case.creditor_id,
+            func.coalesce(Debtor.person_id, Debtor.id).label("person"),
+        )
+        .join(Case, Case.id == Claim.case_id)
+        .join(Debtor, Debtor.id == Case.debtor_id)
+        .where(Case.debtor_id.in_(debtor_ids), Claim.costs_charged.is_(True))
+    ).all()
+    accounts: dict[tuple[int, int], _CostAccount] = {
+        (p, c["creditor_id"]): _CostAccount()
+        for c in cases.values()
+        for p in (int(c["person"]),)
+        if p in wanted
+    }
+    by_claim: dict[int, _CostAccount] = {}
+    for r in rows:
+        account = accounts.setdefault((int(r.person), int(r.creditor_id)), _CostAccount())
+        account.principals.append(int(r.principal_cents))
+        account.due_dates.append(r.due_date)
+        by_claim[int(r.id)] = account
+    if by_claim:
+        for claim_id, cents in conn.execute(
+            select(LedgerEntry.claim_id, func.sum(LedgerEntry.amount_cents))
+            .where(
+                LedgerEntry.claim_id.in_(list(by_claim)),
+                LedgerEntry.kind == "charge",
+                LedgerEntry.bucket == "costs",
+            )
+            .group_by(LedgerEntry.claim_id)
+        ):
+            by_claim[int(claim_id)].charged_cents += int(cents or 0)
+    return accounts
+
+
+def _without_stacking(
+    parts: list[Money],
+    principals: list[Money],
+    uncharged: list[dict[str, Any]],
+    account: _CostAccount,
+    case: dict[str, Any],
+    creditor: dict[str, Any],
+    pack: RulePack,
+    ctx: _Context,
+    waivers: list[dict[str, Any]] | None,
+    at: datetime,
+) -> list[Money]:
+    """Tonight's cost parts, reduced so one person's cases at one creditor are not stacked.
+
+    *Aggregation*: the jurisdiction's rule is applied to all the person's claims at this
+    creditor together (NL: one staffel over the summed principal, RULES.md §1a), and only
+    what that total leaves after earlier charges is charged now. *Cap*: the creditor's
+    ``max_costs_per_debtor_cents`` bounds all costs charged to the person. What is not
+    charged is recorded as a cost waiver, for the social report.
+    """
+    currency = principals[0].currency
+    separate = sum(p.minor_units for p in parts)
+    allowed = separate
+    reductions: list[tuple[str, int, str]] = []
+    if creditor["aggregate_costs"] and account.principals:
+        combined = costs_per_claim(
+            pack,
+            case["debtor_kind"],
+            [Money.from_minor_units(c, currency) for c in account.principals] + principals,
+            on=ctx.on,
+            vat_uplift_declared=creditor["vat"],
+            due_dates=account.due_dates + [c["due_date"] for c in uncharged],
+        )
+        aggregated = max(0, sum(m.minor_units for m in combined) - account.charged_cents)
+        if aggregated < allowed:
+            reductions.append(
+                (
+                    "aggregation",
+                    allowed - aggregated,
+                    "one cost calculation over all the debtor's claims at this creditor",
+                )
+            )
+            allowed = aggregated
+    cap = creditor["max_costs_cents"]
+    if cap is not None and account.charged_cents + allowed > cap:
+        capped = max(0, cap - account.charged_cents)
+        reductions.append(
+            ("policy_cap", allowed - capped, f"creditor cap of {_cents(cap)} per debtor")
+        )
+        allowed = capped
+    # The account learns tonight's charge too, so the person's next case at this creditor
+    # (later in this batch) is aggregated with this one.
+    account.principals += [p.minor_units for p in principals]
+    account.due_dates += [c["due_date"] for c in uncharged]
+    account.charged_cents += allowed
+    if allowed == separate:
+        return parts
+    if waivers is not None:
+        waivers += [
+            {
+                "case_id": case["id"],
+                "on_date": ctx.on,
+                "amount_cents": cents,
+                "reason": reason,
+                "detail": detail,
+            }
+            for reason, cents, detail in reductions
+        ]
+    if allowed == 0:
+        return [Money.zero(currency) for _ in parts]
+    return allocate_pro_rata(Money.from_minor_units(allowed, currency), [p.amount for p in parts])
 
 
 def _review(

@@ -33,11 +33,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
     "Base",
+    "BudgetStatement",
     "Case",
     "Claim",
-    "Creditor",
-    "BudgetStatement",
     "CostWaiver",
+    "Creditor",
     "CycleRun",
     "Debtor",
     "Event",
