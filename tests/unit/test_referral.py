@@ -88,13 +88,29 @@ def test_no_debt_and_no_capacity_is_no_reason() -> None:
 
 
 def test_several_creditors_counts_from_the_configured_threshold() -> None:
-    args = dict(total_debt=eur("10.00"), capacity_per_month=eur("10.00"), max_months=18)
-    assert referral_reasons(**args, creditors=2, vulnerable=False) == ()  # type: ignore[arg-type]
-    (reason,) = referral_reasons(**args, creditors=3, vulnerable=False)  # type: ignore[arg-type]
-    assert reason.code == "several_creditors" and "3 creditors" in reason.explanation
-    assert codes(referral_reasons(**args, creditors=2, vulnerable=False, min_creditors=2)) == [  # type: ignore[arg-type]
-        "several_creditors"
-    ]
+    def reasons(creditors: int, threshold: int = 3) -> list[str]:
+        return codes(
+            referral_reasons(
+                total_debt=eur("10.00"),
+                capacity_per_month=eur("10.00"),
+                max_months=18,
+                creditors=creditors,
+                vulnerable=False,
+                min_creditors=threshold,
+            )
+        )
+
+    assert reasons(2) == []
+    assert reasons(3) == ["several_creditors"]
+    assert reasons(2, threshold=2) == ["several_creditors"]
+    (reason,) = referral_reasons(
+        total_debt=eur("10.00"),
+        capacity_per_month=eur("10.00"),
+        max_months=18,
+        creditors=3,
+        vulnerable=False,
+    )
+    assert "3 creditors" in reason.explanation
 
 
 def test_a_flagged_vulnerability_is_a_reason_of_its_own() -> None:
@@ -119,9 +135,7 @@ def test_all_reasons_come_in_a_fixed_order() -> None:
     assert codes(reasons) == ["not_repayable_in_term", "several_creditors", "vulnerable"]
 
 
-@pytest.mark.parametrize(
-    ("months", "creditors", "threshold"), [(0, 1, 3), (18, -1, 3), (18, 1, 1)]
-)
+@pytest.mark.parametrize(("months", "creditors", "threshold"), [(0, 1, 3), (18, -1, 3), (18, 1, 1)])
 def test_nonsense_inputs_are_refused(months: int, creditors: int, threshold: int) -> None:
     with pytest.raises(ValidationError):
         referral_reasons(
@@ -183,7 +197,8 @@ def test_the_city_name_is_used_when_the_postcode_is_unknown_or_missing() -> None
 def test_an_unknown_address_falls_back_to_the_national_contact_with_a_note() -> None:
     contact = find_contact(TABLE, "9999 XL", "NL", city="Stitswerd")
     assert contact.fallback
-    assert contact.organisation == "National" and contact.phone == "0800"
+    assert contact.organisation == "National"
+    assert contact.phone == "0800"
     assert "9999 XL Stitswerd is not in the table" in contact.note
     assert contact.note.startswith("Call us.")
 
@@ -251,4 +266,5 @@ def test_a_capacity_times_term_uses_exact_decimals() -> None:
         creditors=1,
         vulnerable=False,
     )
-    assert "repay EUR 333.30" in reason.explanation and "short by EUR 0.04" in reason.explanation
+    assert "repay EUR 333.30" in reason.explanation
+    assert "short by EUR 0.04" in reason.explanation

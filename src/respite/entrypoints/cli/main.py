@@ -27,6 +27,7 @@ from respite.entrypoints.cli.demodata import demo_data as demo_data_command
 from respite.entrypoints.cli.intake import import_app
 from respite.entrypoints.cli.options import date_or_today, parse_date
 from respite.entrypoints.cli.plans import plan_app
+from respite.entrypoints.cli.referrals import referral_app
 from respite.entrypoints.cli.worker import worker as worker_command
 from respite.errors import ConflictError, InputError, NotAllowed, RespiteError
 from respite.rules.loader import load_pack
@@ -47,6 +48,7 @@ app.add_typer(creditor_app, name="creditor")
 app.add_typer(case_app, name="case")
 app.add_typer(import_app, name="import")
 app.add_typer(plan_app, name="plan")
+app.add_typer(referral_app, name="referral")
 app.command("cycle")(cycle_command)
 app.command("worker")(worker_command)
 app.command("simulate")(simulate_command)
