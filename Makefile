@@ -6,8 +6,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit venv clean bench system
 
-# Debian packages the tests use: poppler-utils (pdftotext, pdftoppm) reads back the PDFs.
-SYSTEM_PACKAGES := poppler-utils
+# Debian packages: poppler-utils (pdftotext, pdftoppm) reads back the PDFs in tests;
+# libharfbuzz-subset0 lets WeasyPrint subset fonts (it warns, and later refuses, without).
+SYSTEM_PACKAGES := poppler-utils libharfbuzz-subset0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 venv: $(STAMP)
@@ -19,7 +20,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) system
 	$(BIN)/python -m respite.entrypoints.cli.demo
 
 lint: $(STAMP)

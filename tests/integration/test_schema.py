@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
-
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from respite.adapters.db.engine import alembic_config, session_scope, upgrade
 from respite.adapters.db.models import Base, Case, Claim, Creditor, Debtor, Event

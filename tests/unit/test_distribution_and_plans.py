@@ -92,7 +92,7 @@ def test_a_higher_rank_is_served_in_full_before_a_lower_rank_gets_anything(
 
 
 def test_a_too_long_schedule_is_refused_with_the_figures() -> None:
-    with pytest.raises(ValidationError, match="within 12 months from 10.00 a month"):
+    with pytest.raises(ValidationError, match=r"within 12 months from 10\.00 a month"):
         coordinated_schedule(1000, ["a"], [50_000], [50_000], max_months=12)
 
 
@@ -126,15 +126,18 @@ def test_a_proposal_within_policy_is_accepted_and_outside_goes_to_an_agent() -> 
     ok = evaluate_proposal(
         total_cents=60_000, instalment_cents=5000, policy=POLICY, capacity_cents=6000
     )
-    assert ok.route is Route.ACCEPT and ok.reasons == ()
+    assert ok.route is Route.ACCEPT
+    assert ok.reasons == ()
     long = evaluate_proposal(
         total_cents=60_000, instalment_cents=2500, policy=POLICY, capacity_cents=None
     )
-    assert long.route is Route.REVIEW and "24 months" in long.reasons[0]
+    assert long.route is Route.REVIEW
+    assert "24 months" in long.reasons[0]
     above = evaluate_proposal(
         total_cents=60_000, instalment_cents=10_000, policy=POLICY, capacity_cents=6000
     )
-    assert above.route is Route.REVIEW and "capacity" in above.reasons[0]
+    assert above.route is Route.REVIEW
+    assert "capacity" in above.reasons[0]
 
 
 def test_first_due_date_falls_on_the_payday_at_least_the_minimum_days_ahead() -> None:

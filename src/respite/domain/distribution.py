@@ -29,8 +29,11 @@ from respite.errors import ValidationError
 __all__ = [
     "Debt",
     "ScheduleMonth",
+    "ScheduleSegment",
     "coordinated_schedule",
     "distribute_capacity",
+    "expand",
+    "schedule_segments",
     "split_cents",
 ]
 
@@ -68,16 +71,25 @@ def split_cents(total: int, weights: Sequence[int]) -> list[int]:
         raise ValidationError("cannot split an amount over no parts")
     if any(w < 0 for w in weights):
         raise ValidationError("weights must not be negative")
+    return _split(total, list(weights))
+
+
+def _split(total: int, weights: list[int]) -> list[int]:
+    """:func:`split_cents` without the argument checks (the hot path of schedules)."""
     weight_sum = sum(weights)
     if weight_sum == 0:
         weights = [1] * len(weights)
         weight_sum = len(weights)
-    parts = [total * w // weight_sum for w in weights]
+    parts = []
+    remainders = []
+    for w in weights:
+        q, r = divmod(total * w, weight_sum)
+        parts.append(q)
+        remainders.append(r)
     left = total - sum(parts)
     if left:
-        remainders = [total * w % weight_sum for w in weights]
-        order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
-        for i in order[:left]:
+        # sorted() is stable with reverse=True, so equal remainders keep index order.
+        for i in sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)[:left]:
             parts[i] += 1
     return parts
 
@@ -88,8 +100,8 @@ def _share_ranked(
     """One month's split: rank by rank, pro rata within a rank, never more than a debt needs."""
     shares = [0] * len(need)
     left = capacity
-    for r in sorted(set(rank)):
-        members = [i for i in range(len(need)) if rank[i] == r and need[i] > 0]
+    for r in sorted(set(rank)) if len(rank) > 1 else rank:
+        members = [i for i, n in enumerate(need) if n > 0 and rank[i] == r]
         while members and left > 0:
             wanted = sum(need[i] - shares[i] for i in members)
             if left >= wanted:
@@ -97,7 +109,7 @@ def _share_ranked(
                     shares[i] = need[i]
                 left -= wanted
                 break
-            parts = split_cents(left, [weight[i] for i in members])
+            parts = _split(left, [weight[i] for i in members])
             capped = [i for i, p in zip(members, parts, strict=True) if shares[i] + p >= need[i]]
             if not capped:
                 for i, p in zip(members, parts, strict=True):
@@ -109,7 +121,7 @@ def _share_ranked(
             for i in capped:
                 left -= need[i] - shares[i]
                 shares[i] = need[i]
-            members = [i for i in members if i not in capped]
+            members = [i for i in members if shares[i] < need[i]]
         if left == 0:
             break
     return shares
@@ -153,6 +165,24 @@ class ScheduleMonth:
         return sum(self.amounts.values())
 
 
+@dataclass(frozen=True, slots=True)
+class ScheduleSegment:
+    """``months`` consecutive months from ``first`` with the same amounts each month."""
+
+    first: int
+    months: int
+    amounts: Mapping[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.amounts.values())
+
+
+def expand(segments: Sequence[ScheduleSegment]) -> list[ScheduleMonth]:
+    """The schedule month by month."""
+    return [ScheduleMonth(s.first + k, s.amounts) for s in segments for k in range(s.months)]
+
+
 def coordinated_schedule(
     capacity_cents: int,
     names: Sequence[str],
@@ -164,10 +194,32 @@ def coordinated_schedule(
 ) -> list[ScheduleMonth]:
     """One monthly schedule paying every balance from a fixed monthly capacity.
 
+    Every month except the last totals exactly ``capacity_cents``. Raises when the
+    schedule would exceed ``max_months`` (the caller decides what a too-long plan means).
+    See :func:`schedule_segments` for the compact form.
+    """
+    return expand(
+        schedule_segments(
+            capacity_cents, names, principal_cents, balance_cents, ranks, max_months=max_months
+        )
+    )
+
+
+def schedule_segments(
+    capacity_cents: int,
+    names: Sequence[str],
+    principal_cents: Sequence[int],
+    balance_cents: Sequence[int],
+    ranks: Sequence[int] | None = None,
+    *,
+    max_months: int = 600,
+) -> list[ScheduleSegment]:
+    """The schedule as runs of identical months.
+
     Shares stay constant between the months in which a debt is paid off, so the work is
-    proportional to the number of debts, not to the number of months. Every month except
-    the last totals exactly ``capacity_cents``. Raises when the schedule would exceed
-    ``max_months`` (the caller decides what a too-long plan means).
+    proportional to the number of debts, not to the number of months: each run ends the
+    month before a debt would be overpaid, and that boundary month is split exactly (what
+    the finished debt no longer needs goes to the others in the same month).
     """
     n = len(names)
     if not (n == len(principal_cents) == len(balance_cents)):
@@ -176,35 +228,34 @@ def coordinated_schedule(
         raise ValidationError("a schedule needs a positive monthly capacity")
     rank = list(ranks) if ranks is not None else [0] * n
     need = list(balance_cents)
-    months: list[ScheduleMonth] = []
+    segments: list[ScheduleSegment] = []
     index = 0
-    while any(need):
+    left = sum(need)
+    while left:
         shares = _share_ranked(capacity_cents, need, principal_cents, rank)
-        # Months this split can repeat unchanged: until the first debt would be overpaid.
-        repeat = min((need[i] // s for i, s in enumerate(shares) if s > 0), default=0)
-        if sum(shares) == sum(need):
-            repeat = 0  # the final month: everything left fits
-        else:
-            repeat = max(0, min(repeat, max_months - index))
-            if repeat:
-                # A repeat count that would leave a debt at exactly zero is fine; one
-                # month fewer keeps the boundary month in the exact path below.
+        paid = sum(shares)
+        if paid < left:
+            # Months this split can repeat unchanged: until the first debt would be overpaid.
+            repeat = min(need[i] // s for i, s in enumerate(shares) if s > 0)
+            repeat = min(repeat, max_months - index)
+            if repeat > 1:
+                repeat -= 1  # the last of them is computed exactly below
                 amounts = {names[i]: s for i, s in enumerate(shares) if s}
-                for k in range(repeat):
-                    months.append(ScheduleMonth(index + k, amounts))
+                segments.append(ScheduleSegment(index, repeat, amounts))
                 for i, s in enumerate(shares):
                     need[i] -= s * repeat
+                left -= paid * repeat
                 index += repeat
-                if not any(need):
-                    break
+                shares = _share_ranked(capacity_cents, need, principal_cents, rank)
+                paid = sum(shares)
         if index >= max_months:
             raise ValidationError(
                 f"the debts cannot be paid within {max_months} months from "
                 f"{Decimal(capacity_cents).scaleb(-2)} a month"
             )
-        shares = _share_ranked(capacity_cents, need, principal_cents, rank)
-        months.append(ScheduleMonth(index, {names[i]: s for i, s in enumerate(shares) if s}))
+        segments.append(ScheduleSegment(index, 1, {names[i]: s for i, s in enumerate(shares) if s}))
         for i, s in enumerate(shares):
             need[i] -= s
+        left -= paid
         index += 1
-    return months
+    return segments

@@ -185,11 +185,20 @@ def plan_options(
         options.setdefault(opt.months, opt)
     if capacity_cents is not None and capacity_cents >= policy.min_instalment_cents:
         # The plan that fits the capacity exactly: as short as the debtor can afford.
+        # The full capacity each month and a smaller last instalment: spreading the debt
+        # evenly instead could fall below the policy's minimum instalment.
         months = -(-total_cents // capacity_cents)
-        if months <= policy.max_months and months > 1:
-            opt = _option(total_cents, months, first_due, policy.freeze_interest, "your capacity")
-            if opt.instalment_cents <= capacity_cents:
-                options[opt.months] = opt
+        if 1 < months <= policy.max_months:
+            last = total_cents - capacity_cents * (months - 1)
+            options[months] = PlanOption(
+                months,
+                capacity_cents,
+                last,
+                total_cents,
+                first_due,
+                policy.freeze_interest,
+                "your capacity",
+            )
     if policy.max_discount_percent > 0:
         discount = total_cents * policy.max_discount_percent // 100
         settled = total_cents - discount

@@ -18,11 +18,13 @@ from typer.exceptions import TyperException
 
 from respite.domain.money import Currency, Money, parse_amount
 from respite.domain.notice import Channel
+from respite.entrypoints.cli.affordability import budget_check_command, protected_income_command
 from respite.entrypoints.cli.cases import case_app
 from respite.entrypoints.cli.creditors import creditor_app
 from respite.entrypoints.cli.cycle import cycle as cycle_command
 from respite.entrypoints.cli.cycle import simulate as simulate_command
 from respite.entrypoints.cli.cycle import summary as summary_command
+from respite.entrypoints.cli.debtors import debtor_app
 from respite.entrypoints.cli.demodata import demo_data as demo_data_command
 from respite.entrypoints.cli.intake import import_app
 from respite.entrypoints.cli.options import date_or_today, parse_date
@@ -49,6 +51,9 @@ app.add_typer(case_app, name="case")
 app.add_typer(import_app, name="import")
 app.add_typer(plan_app, name="plan")
 app.add_typer(referral_app, name="referral")
+app.add_typer(debtor_app, name="debtor")
+calc.command("protected-income")(protected_income_command)
+calc.command("budget")(budget_check_command)
 app.command("cycle")(cycle_command)
 app.command("worker")(worker_command)
 app.command("simulate")(simulate_command)
