@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit venv clean bench system
+.PHONY: demo test lint typecheck unit venv clean bench bench-plans system
 
 # Debian packages: poppler-utils (pdftotext, pdftoppm) reads back the PDFs in tests;
 # libharfbuzz-subset0 lets WeasyPrint subset fonts (it warns, and later refuses, without).
@@ -45,6 +45,10 @@ test: lint typecheck unit
 # Performance targets live here, not in tests: one nightly cycle over 1M cases.
 bench: $(STAMP)
 	$(BIN)/python bench/cycle.py --cases $${CASES:-1000000}
+
+# Coordinated payment plans for 100,000 debtors with 1-20 creditors each.
+bench-plans: $(STAMP)
+	$(BIN)/python bench/plans.py --debtors $${DEBTORS:-100000}
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -100,8 +100,12 @@ def _share_ranked(
     """One month's split: rank by rank, pro rata within a rank, never more than a debt needs."""
     shares = [0] * len(need)
     left = capacity
-    for r in sorted(set(rank)) if len(rank) > 1 else rank:
-        members = [i for i, n in enumerate(need) if n > 0 and rank[i] == r]
+    levels = sorted(set(rank))
+    for r in levels:
+        if len(levels) == 1:  # the common case: no ranks, every open debt takes part
+            members = [i for i, n in enumerate(need) if n > 0]
+        else:
+            members = [i for i, n in enumerate(need) if n > 0 and rank[i] == r]
         while members and left > 0:
             wanted = sum(need[i] - shares[i] for i in members)
             if left >= wanted:

@@ -1045,3 +1045,35 @@ def existing_cases(engine: Engine) -> int:
     """How many cases the database holds (the CLI refuses to mix a demo into real data)."""
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(Case)).scalar() or 0)
+
+
+def pay_plan_instalments(conn: Connection, on: date, *, now: datetime) -> int:
+    """The demo's bank for payment plans: instalments due today are paid, mostly.
+
+    Debtors on a plan sized to their capacity usually keep it. To show the follow-up, every
+    third plan misses its second instalment (a reminder, then a re-plan offer, follow) and
+    pays again from the third; nothing here is random, so the demo is the same every run.
+    """
+    from respite.adapters.db.models import Instalment, Plan
+    from respite.services.plans import book_plan_payment
+
+    rows = conn.execute(
+        select(
+            Instalment.plan_id,
+            Plan.first_due,
+            func.sum(Instalment.amount_cents - Instalment.paid_cents),
+        )
+        .join(Plan, Plan.id == Instalment.plan_id)
+        .where(Instalment.due_date == on, Instalment.status == "open", Plan.status == "active")
+        .group_by(Instalment.plan_id, Plan.first_due)
+    ).all()
+    paid = 0
+    for raw_id, first_due, amount in rows:
+        plan_id = int(raw_id or 0)
+        second = (on.year - first_due.year) * 12 + on.month - first_due.month == 1
+        if plan_id % 3 == 0 and second:
+            continue
+        if amount and amount > 0:
+            book_plan_payment(conn, plan_id, int(amount), on, f"demo-plan-{plan_id}-{on}", now=now)
+            paid += 1
+    return paid

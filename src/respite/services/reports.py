@@ -10,11 +10,14 @@ from sqlalchemy import Engine, and_, func, or_, select
 from respite.adapters.db.models import (
     Case,
     Claim,
+    CostWaiver,
     Creditor,
     Hold,
     LedgerEntry,
     OutboxMessage,
     Payment,
+    Plan,
+    Referral,
 )
 from respite.domain.money import Currency, Money
 
@@ -81,8 +84,32 @@ def portfolio_summary(engine: Engine, on: date) -> dict[str, Any]:
                 .group_by(OutboxMessage.kind, OutboxMessage.channel)
             )
         }
+        plans = {
+            str(status): int(n)
+            for status, n in conn.execute(
+                select(Plan.status, func.count()).group_by(Plan.status).order_by(Plan.status)
+            )
+        }
+        referrals = {
+            str(status): int(n)
+            for status, n in conn.execute(
+                select(Referral.status, func.count()).group_by(Referral.status)
+            )
+        }
+        # Costs not charged (no stacking, creditor caps): EUR, the demo's and NL/BE currency.
+        waived = {
+            str(reason): _money(int(cents or 0), "EUR")
+            for reason, cents in conn.execute(
+                select(CostWaiver.reason, func.sum(CostWaiver.amount_cents)).group_by(
+                    CostWaiver.reason
+                )
+            )
+        }
     return {
         "on": on.isoformat(),
+        "plans": plans,
+        "referrals": referrals,
+        "costs_not_charged": waived,
         "cases_by_stage": dict(sorted(stages.items())),
         "collected": collected,
         "charged": charged,

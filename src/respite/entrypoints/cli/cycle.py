@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from respite.entrypoints.cli.options import open_database, parse_date
 from respite.errors import InputError
 from respite.services.cycle import CycleReport, pending_cases, run_cycle
+from respite.services.demo_data import pay_plan_instalments
 from respite.services.payments import book_scheduled_payments
 
 __all__ = ["cycle", "simulate", "summary"]
@@ -86,6 +87,11 @@ def _print_report(report: CycleReport, *, nights: int = 1) -> None:
     for key in ("missed_instalments", "closed", "reviews"):
         if d[key]:
             typer.echo(f"  {key.replace('_', ' ')}: {d[key]}")
+    if any(d["plans"].values()):
+        typer.echo(
+            "  plans: "
+            + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d["plans"].items() if v)
+        )
     for message, claims in d["warnings"].items():
         typer.echo(f"WARNING ({claims} claims): {message}", err=True)
 
@@ -108,6 +114,7 @@ def simulate(
                 on = first + timedelta(days=n)
                 with engine.begin() as conn:
                     booked += book_scheduled_payments(conn, on, now=datetime.now(UTC))
+                    booked += pay_plan_instalments(conn, on, now=datetime.now(UTC))
                 total.merge(run_cycle(engine, on))
                 bar.advance(task)
         typer.echo(f"simulated {days} days from {first}: {booked} payments booked")
@@ -155,6 +162,13 @@ def summary(
             "  still outstanding:  "
             + ", ".join(f"{c} {v}" for c, v in result["outstanding"].items())
         )
+        for key, label in (
+            ("plans", "payment plans:"),
+            ("referrals", "referrals:"),
+            ("costs_not_charged", "costs not charged:"),
+        ):
+            if result[key]:
+                typer.echo(f"  {label:<20}" + ", ".join(f"{k} {v}" for k, v in result[key].items()))
         typer.echo(
             "  holds active:       "
             + (", ".join(f"{k} {v}" for k, v in result["holds_active"].items()) or "none")

@@ -206,6 +206,176 @@ def _tour() -> None:
 
 
 PORTFOLIO_DATE = "2025-01-15"
+ARRANGEMENT_DATE = "2025-02-14"  # the 31st day: arrangements are made, then 60 more nights
+OUTPUT = Path("demo-output")
+
+# Two monthly budgets (EUR, NL single household), as a debtor would enter them in the
+# portal: one with room to repay, one that leaves little (a case for debt help).
+BUDGETS: dict[str, dict[str, Any]] = {
+    "room": {
+        "household": "single",
+        "currency": "EUR",
+        "income": {"wages": "2400.00"},
+        "fixed": {
+            "housing": "850.00",
+            "energy": "150.00",
+            "water": "25.00",
+            "insurance": "160.00",
+            "transport": "90.00",
+            "phone_internet": "45.00",
+        },
+        "flexible": {"food": "330.00", "clothing": "60.00", "personal_care": "50.00"},
+    },
+    "tight": {
+        "household": "single",
+        "currency": "EUR",
+        "income": {"wages": "1450.00"},
+        "fixed": {
+            "housing": "720.00",
+            "energy": "140.00",
+            "water": "25.00",
+            "insurance": "150.00",
+            "transport": "40.00",
+            "phone_internet": "35.00",
+        },
+        "flexible": {"food": "250.00", "clothing": "20.00", "personal_care": "20.00"},
+    },
+}
+
+
+def _step(title: str, args: list[str]) -> dict[str, Any] | str:
+    print(f"- {title}")
+    print(f"  $ respite {shlex.join(args)}")
+    proc = _run(args)
+    if proc.returncode != 0:
+        print(f"  exit {proc.returncode}: {proc.stderr.strip()}\n")
+        return ""
+    out = proc.stdout.strip()
+    try:
+        parsed: dict[str, Any] | str = json.loads(out)
+    except ValueError:
+        parsed = out
+        print("\n".join("    " + line for line in out.splitlines()))
+        print()
+    return parsed
+
+
+def _people_with_several_debts(limit: int) -> list[tuple[str, int, int]]:
+    """(a case reference, number of open cases, total open cents) per NL person, EUR only."""
+    from sqlalchemy import text
+
+    from respite.adapters.db.engine import make_engine
+
+    engine = make_engine()
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT MIN(c.reference), COUNT(DISTINCT c.id), SUM(cl.open_principal_cents"
+                    " + cl.open_interest_cents + cl.open_costs_cents)"
+                    " FROM cases c JOIN debtors d ON d.id = c.debtor_id"
+                    " JOIN creditors cr ON cr.id = c.creditor_id"
+                    " JOIN claims cl ON cl.case_id = c.id"
+                    " WHERE c.closed = :no AND d.country = 'NL' AND cr.currency = 'EUR'"
+                    " AND c.id NOT IN (SELECT case_id FROM holds)"
+                    " GROUP BY COALESCE(d.person_id, d.id)"
+                    " HAVING COUNT(DISTINCT c.id) >= 2 ORDER BY MIN(c.id) LIMIT :n"
+                ),
+                {"no": False, "n": limit},
+            ).all()
+    finally:
+        engine.dispose()
+    return [(str(r[0]), int(r[1]), int(r[2] or 0)) for r in rows]
+
+
+def _arrangements(on: str) -> None:
+    """Coordinated plans for people with several creditors, and referrals to debt help."""
+    OUTPUT.mkdir(exist_ok=True)
+    people = sorted(_people_with_several_debts(200), key=lambda p: -p[2])
+    refer = people[:2]  # the largest debts: more than a small budget repays in the term
+    plan = [p for p in people[2:] if p[2] < 300_000][:4]
+    print("One debtor, many debts: coordinated plans sized to what the debtor can pay\n")
+    for ref, n, total in plan:
+        budget = OUTPUT / f"budget-{ref}.json"
+        budget.write_text(json.dumps(BUDGETS["room"], indent=2), encoding="utf-8")
+        stated = _step(
+            f"{ref}: the debtor's income & expenditure ({n} open cases, EUR {total / 100:,.2f} owed)",
+            ["plan", "statement", ref, "--file", str(budget), "--household", "single", "--on", on],
+        )
+        if not isinstance(stated, dict):
+            continue
+        capacity = stated["capacity"]["capacity"]
+        print(
+            f"    protected income {stated['protected']['protected']} "
+            f"({stated['protected']['regime'].replace('_', ' ')}), "
+            f"capacity {capacity} a month ({stated['capacity']['binding'].replace('_', ' ')})\n"
+        )
+        offer = _step(
+            f"{ref}: plan options across all creditors (payday the 25th)",
+            ["plan", "options", ref, "--all-cases", "--payday", "25", "--on", on],
+        )
+        if isinstance(offer, dict):
+            print(f"    total {offer['total']} over {len(offer['cases'])} creditors:")
+            for o in offer["options"]:
+                print(
+                    f"    {o['label']:<14} {o['months']:>2} x {o['instalment']:>8}  first {o['first_due']}"
+                )
+        proposed = _step(
+            f"{ref}: the debtor proposes to pay the capacity each month",
+            [
+                "plan",
+                "propose",
+                ref,
+                "--all-cases",
+                "--instalment",
+                str(capacity),
+                "--payday",
+                "25",
+                "--on",
+                on,
+            ],
+        )
+        if isinstance(proposed, dict):
+            shares = ", ".join(f"{k} {v}" for k, v in proposed["shares"].items())
+            print(
+                f"    plan {proposed['plan']} {proposed['status']}: {proposed['months']} months of "
+                f"{proposed['instalment']}, interest frozen: {proposed['interest_frozen']}\n"
+                f"    shared pro rata by principal: {shares}\n"
+            )
+    print("Debt that cannot be repaid within the term: a referral to municipal debt help\n")
+    for ref, n, total in refer:
+        budget = OUTPUT / f"budget-{ref}.json"
+        budget.write_text(json.dumps(BUDGETS["tight"], indent=2), encoding="utf-8")
+        stated = _step(
+            f"{ref}: income & expenditure ({n} open cases, EUR {total / 100:,.2f} owed)",
+            ["plan", "statement", ref, "--file", str(budget), "--household", "single", "--on", on],
+        )
+        if isinstance(stated, dict):
+            print(f"    capacity {stated['capacity']['capacity']} a month\n")
+        referred = _step(
+            f"{ref}: refer to debt counselling (collection on hold while it runs)",
+            ["referral", "create", ref, "--date", on, "--actor", "agent:demo"],
+        )
+        if isinstance(referred, dict):
+            reasons = "; ".join(
+                str(r.get("explanation", r)) if isinstance(r, dict) else str(r)
+                for r in referred.get("reasons", [])
+            )
+            contact = referred.get("contact", {})
+            print(
+                f"    referral {referred.get('referral_id')}: {reasons}\n"
+                f"    contact: {contact.get('organisation', '')} {contact.get('website', '')} "
+                f"{contact.get('phone') or ''}\n"
+                f"    cases on hold: {referred.get('cases_on_hold')}\n"
+            )
+        pdf = OUTPUT / f"claim-statement-{ref}.pdf"
+        _step(
+            f"{ref}: the claim statement for the counsellor",
+            ["referral", "statement", ref, "--out", str(pdf), "--date", on],
+        )
+        print(f"    written: {pdf}\n")
+
+
 DEMO_HOLDS = [
     ("R000000007", "dispute", "debtor says the meter reading is wrong"),
     ("R000000019", "debt_counselling", "in the municipality's debt help programme"),
@@ -256,15 +426,33 @@ def _portfolio() -> None:
             for ref, kind, why in DEMO_HOLDS
         ),
         (
-            "Run 90 nights: each day's payments are booked (6:43/6:44 BW), then the nightly cycle",
-            ["simulate", "--from", PORTFOLIO_DATE, "--days", "90", "--quiet"],
+            "Run 30 nights: each day's payments are booked (6:43/6:44 BW), then the nightly cycle",
+            ["simulate", "--from", PORTFOLIO_DATE, "--days", "30", "--quiet"],
         ),
-        ("The portfolio after 90 days", ["summary"]),
         (
-            f"The timeline of case {DEMO_HOLDS[0][0]}: who, when, what, why",
-            ["case", "timeline", DEMO_HOLDS[0][0]],
+            "Identity resolution across creditors: link spellings of one person, queue doubts",
+            ["debtor", "match", "--all"],
         ),
     ]
+    _run_steps(steps)
+    _arrangements(ARRANGEMENT_DATE)
+    _run_steps(
+        [
+            (
+                "Run 60 more nights: plans are paid and followed up (grace period, friendly "
+                "reminder, re-plan offer), held cases wait",
+                ["simulate", "--from", ARRANGEMENT_DATE, "--days", "60", "--quiet"],
+            ),
+            ("The portfolio after 90 days", ["summary"]),
+            (
+                f"The timeline of case {DEMO_HOLDS[0][0]}: who, when, what, why",
+                ["case", "timeline", DEMO_HOLDS[0][0]],
+            ),
+        ]
+    )
+
+
+def _run_steps(steps: list[tuple[str, list[str]]]) -> None:
     for title, args in steps:
         print(f"- {title}")
         print(f"  $ respite {shlex.join(args)}")
@@ -279,6 +467,12 @@ def _portfolio() -> None:
             )
         elif args[0] == "case":
             out = ""
+        elif args[:2] == ["debtor", "match"]:
+            found = json.loads(out)
+            out = (
+                f"linked automatically: {found['linked']}, queued for a person to review: "
+                f"{found['review']} (never on a name alone; `respite debtor review` lists them)"
+            )
         if out:
             print("\n".join("    " + line for line in out.splitlines()))
         print()

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy import select
 
+from respite.adapters.db.models import Case
+from respite.domain.affordability import Household
 from respite.domain.money import Currency, Money, parse_amount
 from respite.entrypoints.cli.options import date_or_today, open_database
 from respite.errors import InputError
-from respite.services import plans
+from respite.services import affordability, plans
 
 plan_app = typer.Typer(
     help="Payment plans: offers within policy and capacity, proposals, deferrals.",
@@ -184,3 +188,39 @@ def show(plan_id: int) -> None:
     """A plan with its cases, shares and schedule."""
     with open_database() as engine:
         _emit(plans.plan_summary(engine, plan_id))
+
+
+@plan_app.command("statement")
+def statement(
+    reference: str,
+    file: Annotated[Path, typer.Option(help="The income & expenditure statement (JSON).")],
+    household: Annotated[
+        str, typer.Option(help="single, single-parent, couple or couple-with-children.")
+    ],
+    by: Annotated[str, typer.Option("--source", help="portal, agent or counsellor.")] = "agent",
+    confirmed: Annotated[
+        bool, typer.Option(help="The debtor confirmed the values that were flagged.")
+    ] = False,
+    on: On = None,
+) -> None:
+    """Record a debtor's income & expenditure: flags, protected income and capacity."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {file}: {exc}", field="--file") from None
+    kind = Household.parse(household)
+    with open_database() as engine, engine.begin() as conn:
+        debtor = conn.execute(select(Case.debtor_id).where(Case.reference == reference)).scalar()
+        if debtor is None:
+            raise InputError(f"no case with reference {reference!r}", field="CASE_REF")
+        _emit(
+            affordability.record_statement(
+                conn,
+                int(debtor),
+                affordability.parse_statement(data, household=kind),
+                household=kind,
+                on=date_or_today(on, "--on"),
+                source=by,
+                confirmed=confirmed,
+            )
+        )
