@@ -167,9 +167,44 @@ def test_be_2025_slices_have_the_published_maximum_per_slice(net: str, seizable:
     assert str(protect("BE", net, date(2025, 6, 1)).available) == seizable
 
 
-def test_be_2026_is_not_yet_covered() -> None:
-    with pytest.raises(RuleCoverageError, match="known up to 2025-12-31"):
-        protect("BE", "2000.00", date(2026, 1, 1))
+@pytest.mark.parametrize(
+    ("net", "seizable"),
+    [
+        # securex.be/fr/lex4you/employeur/actualites/les-seuils-pour-la-saisie-sur-salaire-a-
+        # partir-du-1er-janvier-2026: "0 à 1 419 euros: Aucune saisie possible";
+        # "1 419,01 à 1 524 euros: 20 %"; "1 524,01 à 1 682 euros: 30 %"; "1 682,01 à
+        # 1 839 euros: 40 %"; "À partir de 1 839,01 euros: Montant total". Derived cumulative
+        # amounts at the top of each slice: 21,00; 21,00 + 47,40; + 62,80.
+        ("1419.00", "0.00"),
+        ("1524.00", "21.00"),
+        ("1682.00", "68.40"),
+        ("1839.00", "131.20"),
+        ("1900.00", "192.20"),
+    ],
+)
+def test_be_2026_slices_follow_the_published_thresholds(net: str, seizable: str) -> None:
+    assert str(protect("BE", net, date(2026, 1, 1)).available) == seizable
+    assert str(protect("BE", net, date(2026, 12, 31)).available) == seizable
+
+
+def test_be_2026_each_dependent_child_lowers_the_seizable_part_by_88() -> None:
+    # securex.be (seuils 2026): "le montant insaisissable par enfant à charge est augmenté de
+    # 88 euros". Derived: 2 000 net -> 131,20 + 161,00 = 292,20; two children -> 116,20.
+    assert str(protect("BE", "2000.00", date(2026, 6, 1)).available) == "292.20"
+    result = protect("BE", "2000.00", date(2026, 6, 1), children=2)
+    assert (str(result.available), str(result.protected)) == ("116.20", "1883.80")
+
+
+def test_be_2026_replacement_income_uses_the_same_amounts_without_the_30_percent_slice() -> None:
+    # Art. 1409 § 1bis: 20 % up to the 2nd amount, 40 % up to the 4th (the 2026 amounts 1 419,
+    # 1 524, 1 839 from securex.be). Derived: 1 839 -> 21,00 + 126,00 = 147,00.
+    result = protect("BE", "1839.00", date(2026, 3, 1), kind=IncomeKind.REPLACEMENT)
+    assert str(result.available) == "147.00"
+
+
+def test_be_2027_is_not_yet_covered() -> None:
+    with pytest.raises(RuleCoverageError, match="known up to 2026-12-31"):
+        protect("BE", "2000.00", date(2027, 1, 1))
 
 
 # PL ------------------------------------------------------------------------------
@@ -183,7 +218,10 @@ def test_be_2026_is_not_yet_covered() -> None:
         (date(2025, 3, 1), "3510.92"),
         # biznes.wprost.pl (2025-11-24): in 2026 "płaca minimalna wyniesie 4806 zł brutto, co
         # przekłada się na 3605,85 zł 'na rękę'. Ta kwota będzie jednocześnie poziomem ochrony".
+        # infor.pl "Kwoty wolne od potrąceń w 2026 r.": "Inne niż alimenty (100% minimalnego
+        # wynagrodzenia netto) | 3605,85 zł" (KUP podstawowe, PIT-2, bez PPK).
         (date(2026, 2, 1), "3605.85"),
+        (date(2026, 12, 31), "3605.85"),
     ],
 )
 def test_pl_minimum_wage_earner_is_fully_protected(on: date, minimum_net: str) -> None:
@@ -198,3 +236,15 @@ def test_pl_above_the_free_amount_at_most_half_the_wage_is_taken() -> None:
     assert str(protect("PL", "5000.00", date(2025, 5, 1)).available) == "1489.08"
     high = protect("PL", "9000.00", date(2025, 5, 1))
     assert (str(high.available), high.regime) == ("4500.00", "half_of_wage")
+
+
+def test_pl_2026_only_the_part_above_the_free_amount_is_taken() -> None:
+    # Rule [S] art. 87(1) § 1 pkt 1 KP with the 2026 free amount 3 605,85 zł (infor.pl,
+    # rachunkowosc.com.pl). Derived: 3 700,00 net -> 94,15 may be taken.
+    result = protect("PL", "3700.00", date(2026, 7, 1))
+    assert (str(result.available), str(result.protected)) == ("94.15", "3605.85")
+
+
+def test_pl_2027_is_not_yet_covered() -> None:
+    with pytest.raises(RuleCoverageError, match="known up to 2026-12-31"):
+        protect("PL", "5000.00", date(2027, 1, 1))

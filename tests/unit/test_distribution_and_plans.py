@@ -8,7 +8,20 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from respite.domain.distribution import coordinated_schedule, split_cents
+from respite.domain.affordability import (
+    Household,
+    Statement,
+    protected_income,
+    repayment_capacity,
+)
+from respite.domain.distribution import (
+    _segments_one_rank,
+    _segments_ranked,
+    coordinated_schedule,
+    expand,
+    split_cents,
+)
+from respite.domain.money import Currency, Money
 from respite.domain.plans import (
     FollowUp,
     PlanPolicy,
@@ -21,6 +34,7 @@ from respite.domain.plans import (
     plan_options,
 )
 from respite.errors import ValidationError
+from respite.rules.affordability import load_protected_income
 
 cents = st.integers(min_value=0, max_value=5_000_000)
 debts = st.lists(
@@ -192,3 +206,50 @@ def test_a_policy_with_a_wrong_type_is_refused_clearly() -> None:
     with pytest.raises(ValidationError, match="max_months"):
         PlanPolicy.from_policy({"max_months": "twelve"})
     assert PlanPolicy.from_policy({"max_months": 6, "other": 1}).max_months == 6
+
+
+@settings(max_examples=300)
+@given(st.integers(1, 300_000), debts)
+def test_the_fast_path_without_ranks_gives_exactly_the_general_schedule(
+    capacity: int, items: list[tuple[int, int, int]]
+) -> None:
+    """The optimised single-rank schedule equals the general ranked one, month for month."""
+    names = [f"c{i}" for i in range(len(items))]
+    principal = [p for p, _, _ in items]
+    balance = [p + e for p, e, _ in items]
+    assume(sum(balance) <= capacity * 5000)
+    fast = _segments_one_rank(capacity, names, principal, list(balance), 100_000)
+    general = _segments_ranked(capacity, names, principal, list(balance), [0] * len(items), 100_000)
+    assert expand(fast) == expand(general)
+
+
+@settings(max_examples=200)
+@given(
+    household=st.sampled_from(list(Household)),
+    wages=st.integers(50_000, 600_000),
+    housing=st.integers(0, 200_000),
+    food=st.integers(0, 80_000),
+    debt=st.integers(1, 3_000_000),
+    day=st.dates(date(2025, 1, 1), date(2025, 12, 31)),
+)
+def test_no_plan_offered_ever_leaves_the_debtor_below_the_protected_minimum(
+    household: Household, wages: int, housing: int, food: int, debt: int, day: date
+) -> None:
+    """Statement → protected income (NL) → capacity → options: net − instalment ≥ protected."""
+    eur = Currency.EUR
+    statement = Statement.from_lines(
+        household,
+        eur,
+        {
+            "wages": Money.from_minor_units(wages, eur),
+            "housing": Money.from_minor_units(housing, eur),
+            "food": Money.from_minor_units(food, eur),
+        },
+    )
+    protected = protected_income(
+        load_protected_income("NL"), household, Money.from_minor_units(wages, eur), day
+    )
+    capacity = repayment_capacity(statement, protected).capacity.minor_units
+    for option in plan_options(debt, capacity_cents=capacity, policy=PlanPolicy(), first_due=day):
+        assert wages - option.instalment_cents >= protected.protected.minor_units
+        assert wages - option.instalment_cents - housing - food >= 0
