@@ -80,14 +80,11 @@ def _split(total: int, weights: list[int]) -> list[int]:
     if weight_sum == 0:
         weights = [1] * len(weights)
         weight_sum = len(weights)
-    parts = []
-    remainders = []
-    for w in weights:
-        q, r = divmod(total * w, weight_sum)
-        parts.append(q)
-        remainders.append(r)
+    products = [total * w for w in weights]
+    parts = [x // weight_sum for x in products]
     left = total - sum(parts)
     if left:
+        remainders = [x % weight_sum for x in products]
         # sorted() is stable with reverse=True, so equal remainders keep index order.
         for i in sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)[:left]:
             parts[i] += 1
@@ -260,43 +257,57 @@ def _segments_one_rank(
     """
     segments: list[ScheduleSegment] = []
     index = 0
-    active = [i for i, x in enumerate(need) if x > 0]
-    while active:
+    # Parallel lists of the debts still open (compacted when one is paid off).
+    live = [i for i, x in enumerate(need) if x > 0]
+    nm = [names[i] for i in live]
+    w = [weight[i] for i in live]
+    nd = [need[i] for i in live]
+    outstanding = sum(nd)
+    while nd:
         if index >= max_months:
             raise _too_long(max_months, capacity)
-        if sum(need[i] for i in active) <= capacity:
-            segments.append(ScheduleSegment(index, 1, {names[i]: need[i] for i in active}))
+        if outstanding <= capacity:
+            segments.append(ScheduleSegment(index, 1, dict(zip(nm, nd, strict=True))))
             return segments
-        parts = _split(capacity, [weight[i] for i in active])
-        repeat = min(need[i] // p for i, p in zip(active, parts, strict=True) if p)
+        parts = _split(capacity, w)
+        repeat = min(x // p for x, p in zip(nd, parts, strict=True) if p)
         repeat = min(repeat, max_months - index) - 1  # the last month is the exact one below
         if repeat > 0:
-            amounts = {names[i]: p for i, p in zip(active, parts, strict=True) if p}
-            segments.append(ScheduleSegment(index, repeat, amounts))
-            for i, p in zip(active, parts, strict=True):
-                need[i] -= p * repeat
+            segments.append(ScheduleSegment(index, repeat, _amounts(nm, parts)))
+            nd = [x - p * repeat for x, p in zip(nd, parts, strict=True)]
+            outstanding -= capacity * repeat
             index += repeat
-        shares = dict(zip(active, parts, strict=True))
-        members = active
+        shares = parts
+        members: Sequence[int] = range(len(nd))
         left = capacity
         while True:
-            capped = {i for i in members if shares[i] >= need[i]}
+            capped = [k for k in members if shares[k] >= nd[k]]
             if not capped:
                 break
-            for i in capped:
-                left -= need[i]
-                shares[i] = need[i]
-            members = [i for i in members if i not in capped]
+            for k in capped:
+                left -= nd[k]
+                shares[k] = nd[k]
+            members = [k for k in members if shares[k] < nd[k]]
             if not members:
                 break
-            for i, p in zip(members, _split(left, [weight[i] for i in members]), strict=True):
-                shares[i] = p
-        segments.append(ScheduleSegment(index, 1, {names[i]: v for i, v in shares.items() if v}))
-        for i, v in shares.items():
-            need[i] -= v
+            for k, p in zip(members, _split(left, [w[k] for k in members]), strict=True):
+                shares[k] = p
+        segments.append(ScheduleSegment(index, 1, _amounts(nm, shares)))
+        nd = [x - v for x, v in zip(nd, shares, strict=True)]
+        outstanding -= capacity  # the boundary month asks the full capacity (more is owed)
         index += 1
-        active = [i for i in active if need[i] > 0]
+        if 0 in nd:
+            keep = [k for k, x in enumerate(nd) if x > 0]
+            nm = [nm[k] for k in keep]
+            w = [w[k] for k in keep]
+            nd = [nd[k] for k in keep]
     return segments
+
+
+def _amounts(names: Sequence[str], cents: Sequence[int]) -> dict[str, int]:
+    if 0 in cents:
+        return {n: c for n, c in zip(names, cents, strict=True) if c}
+    return dict(zip(names, cents, strict=True))
 
 
 def _segments_ranked(
