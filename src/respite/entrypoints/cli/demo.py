@@ -288,7 +288,7 @@ def _people_with_several_debts(limit: int) -> list[tuple[str, int, int]]:
     return [(str(r[0]), int(r[1]), int(r[2] or 0)) for r in rows]
 
 
-def _arrangements(on: str) -> None:
+def _arrangements(on: str) -> list[str]:
     """Coordinated plans for people with several creditors, and referrals to debt help."""
     OUTPUT.mkdir(exist_ok=True)
     people = sorted(_people_with_several_debts(200), key=lambda p: -p[2])
@@ -374,6 +374,7 @@ def _arrangements(on: str) -> None:
             ["referral", "statement", ref, "--out", str(pdf), "--date", on],
         )
         print(f"    written: {pdf}\n")
+    return [ref for ref, _, _ in plan]
 
 
 DEMO_HOLDS = [
@@ -435,7 +436,7 @@ def _portfolio() -> None:
         ),
     ]
     _run_steps(steps)
-    _arrangements(ARRANGEMENT_DATE)
+    planned = _arrangements(ARRANGEMENT_DATE)
     _run_steps(
         [
             (
@@ -444,6 +445,13 @@ def _portfolio() -> None:
                 ["simulate", "--from", ARRANGEMENT_DATE, "--days", "60", "--quiet"],
             ),
             ("The portfolio after 90 days", ["summary"]),
+            *(
+                (
+                    f"Debtor 360 of {ref}: every case, plan and hold of one person",
+                    ["debtor", "show", ref],
+                )
+                for ref in planned[::2]
+            ),
             (
                 f"The timeline of case {DEMO_HOLDS[0][0]}: who, when, what, why",
                 ["case", "timeline", DEMO_HOLDS[0][0]],
