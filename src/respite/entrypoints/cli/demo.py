@@ -448,7 +448,7 @@ def _portfolio() -> None:
             *(
                 (
                     f"Debtor 360 of {ref}: every case, plan and hold of one person",
-                    ["debtor", "show", ref],
+                    ["debtor", "show", ref, "--on", "2025-04-14"],
                 )
                 for ref in planned[::2]
             ),
