@@ -32,6 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
+    "BankEntry",
+    "BankStatement",
     "Base",
     "BudgetStatement",
     "Case",
@@ -40,17 +42,22 @@ __all__ = [
     "Creditor",
     "CycleRun",
     "Debtor",
+    "DirectDebit",
+    "DirectDebitBatch",
     "Event",
     "Hold",
     "IdentityLink",
     "ImportBatch",
     "Instalment",
     "LedgerEntry",
+    "Mandate",
     "OutboxMessage",
     "Payment",
+    "Payout",
     "Plan",
     "PlanCase",
     "Referral",
+    "Refund",
 ]
 
 
@@ -432,3 +439,159 @@ class CostWaiver(Base):
     # aggregation (one scale over several cases) | policy_cap | replan
     reason: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class BankStatement(Base):
+    """One imported bank file (CAMT.053 statement or CAMT.054 notification)."""
+
+    __tablename__ = "bank_statements"
+    __table_args__ = (UniqueConstraint("sha256", name="uq_bank_statement_file"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(40))  # e.g. camt.053.001.02
+    message_id: Mapped[str] = mapped_column(String(140))
+    statement_id: Mapped[str] = mapped_column(String(140))
+    account: Mapped[str] = mapped_column(String(70))  # IBAN or other account id
+    currency: Mapped[str] = mapped_column(String(3))
+    opening_cents: Mapped[int | None] = mapped_column()
+    closing_cents: Mapped[int | None] = mapped_column()
+    # closing − opening − Σ entries; NULL when the file carries no balances (CAMT.054)
+    difference_cents: Mapped[int | None] = mapped_column()
+    entries: Mapped[int] = mapped_column(Integer)
+    deviations: Mapped[list[object]] = mapped_column(JSON, default=list)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BankEntry(Base):
+    """One booked transaction from a bank file, and what Respite did with it.
+
+    ``entry_key`` is the natural key that makes an import exactly-once: the bank's
+    AcctSvcrRef where it gives one, else a hash of the entry's contents (account, dates,
+    amount, direction, references, counterparty, position in a batch).
+    """
+
+    __tablename__ = "bank_entries"
+    __table_args__ = (
+        UniqueConstraint("entry_key", name="uq_bank_entry_key"),
+        Index("ix_bank_entries_status", "status"),
+        Index("ix_bank_entries_e2e", "end_to_end_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("bank_statements.id"), index=True)
+    entry_key: Mapped[str] = mapped_column(String(64))
+    acct_svcr_ref: Mapped[str | None] = mapped_column(String(140))
+    booking_date: Mapped[date] = mapped_column(Date)
+    value_date: Mapped[date | None] = mapped_column(Date)
+    direction: Mapped[str] = mapped_column(String(4))  # CRDT | DBIT
+    amount_cents: Mapped[int] = mapped_column()  # positive; see direction
+    currency: Mapped[str] = mapped_column(String(3))
+    reversal: Mapped[bool] = mapped_column(Boolean, default=False)
+    end_to_end_id: Mapped[str | None] = mapped_column(String(140))
+    structured_ref: Mapped[str | None] = mapped_column(String(140))
+    remittance: Mapped[str] = mapped_column(Text, default="")
+    counterparty_name: Mapped[str | None] = mapped_column(String(140))
+    counterparty_iban: Mapped[str | None] = mapped_column(String(34))
+    return_reason: Mapped[str | None] = mapped_column(String(10))  # e.g. AC04, MD06
+    # booked | review | refund | ignored | reversed | returned
+    status: Mapped[str] = mapped_column(String(10))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    match_rule: Mapped[str | None] = mapped_column(
+        String(20)
+    )  # rf | betalingskenmerk | ogm | e2e | fuzzy | agent
+    match_reason: Mapped[str] = mapped_column(Text, default="")
+    match_score: Mapped[int | None] = mapped_column(Integer)
+    payment_ref: Mapped[str | None] = mapped_column(String(120))  # payments.source_ref
+
+
+class Refund(Base):
+    """Money to pay back: an overpayment, or a payment that matches no debt."""
+
+    __tablename__ = "refunds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bank_entry_id: Mapped[int | None] = mapped_column(ForeignKey("bank_entries.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column()
+    currency: Mapped[str] = mapped_column(String(3))
+    iban: Mapped[str | None] = mapped_column(String(34))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10))  # queued | paid | cancelled
+    created_on: Mapped[date] = mapped_column(Date)
+
+
+class Mandate(Base):
+    """A SEPA Direct Debit mandate the debtor signed for a case (or a plan's cases)."""
+
+    __tablename__ = "mandates"
+    __table_args__ = (UniqueConstraint("mandate_id", name="uq_mandate_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mandate_id: Mapped[str] = mapped_column(String(35))
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    signed_on: Mapped[date] = mapped_column(Date)
+    iban: Mapped[str] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    holder: Mapped[str] = mapped_column(String(70))
+    recurring: Mapped[bool] = mapped_column(Boolean)  # False: OOFF (one-off)
+    status: Mapped[str] = mapped_column(String(10))  # active | revoked | ended
+    first_collected_on: Mapped[date | None] = mapped_column(Date)  # NULL: next one is FRST
+
+
+class DirectDebitBatch(Base):
+    """One pain.008 file of collections sent to the bank."""
+
+    __tablename__ = "direct_debit_batches"
+    __table_args__ = (UniqueConstraint("message_id", name="uq_dd_batch_message"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(35))
+    created_on: Mapped[date] = mapped_column(Date)
+    collection_date: Mapped[date] = mapped_column(Date)
+    version: Mapped[str] = mapped_column(String(20))  # pain.008.001.02 | pain.008.001.08
+    transactions: Mapped[int] = mapped_column(Integer)
+    total_cents: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class DirectDebit(Base):
+    """One collection in a batch; its EndToEndId comes back on the statement."""
+
+    __tablename__ = "direct_debits"
+    __table_args__ = (
+        UniqueConstraint("end_to_end_id", name="uq_dd_end_to_end"),
+        UniqueConstraint("instalment_id", name="uq_dd_instalment"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("direct_debit_batches.id"), index=True)
+    mandate_id: Mapped[int] = mapped_column(ForeignKey("mandates.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    instalment_id: Mapped[int | None] = mapped_column(ForeignKey("instalments.id"))
+    end_to_end_id: Mapped[str] = mapped_column(String(35))
+    sequence: Mapped[str] = mapped_column(String(4))  # FRST | RCUR | FNAL | OOFF
+    amount_cents: Mapped[int] = mapped_column()
+    status: Mapped[str] = mapped_column(String(10))  # sent | collected | returned
+    return_reason: Mapped[str | None] = mapped_column(String(10))
+
+
+class Payout(Base):
+    """A remittance to a creditor: what was collected, the commission, what is paid out."""
+
+    __tablename__ = "payouts"
+    __table_args__ = (UniqueConstraint("creditor_id", "period_to", name="uq_payout_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    creditor_id: Mapped[int] = mapped_column(ForeignKey("creditors.id"), index=True)
+    period_from: Mapped[date] = mapped_column(Date)
+    period_to: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    collected_cents: Mapped[int] = mapped_column()
+    commission_cents: Mapped[int] = mapped_column()
+    payout_cents: Mapped[int] = mapped_column()
+    message_id: Mapped[str] = mapped_column(String(35))
+    version: Mapped[str] = mapped_column(String(20))  # pain.001.001.03 | pain.001.001.09
+    created_on: Mapped[date] = mapped_column(Date)
