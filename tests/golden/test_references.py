@@ -10,7 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from respite.domain.references import create_rf, format_rf, is_valid_rf, validate_ogm, validate_rf
+from respite.domain.references import (
+    case_payment_references,
+    create_betalingskenmerk,
+    create_rf,
+    format_rf,
+    is_valid_betalingskenmerk,
+    is_valid_rf,
+    validate_betalingskenmerk,
+    validate_ogm,
+    validate_rf,
+)
 from respite.errors import ValidationError
 
 
@@ -65,3 +75,36 @@ def test_belgian_structured_communication() -> None:
     assert validate_ogm("+++010/8068/17183+++") == "010806817183"
     with pytest.raises(ValidationError):
         validate_ogm("010/8068/17180")
+
+
+def betalingskenmerk_vectors(shared_data: Path) -> list[tuple[str, bool]]:
+    rows = []
+    path = shared_data / "references" / "betalingskenmerk_vectors.tsv"
+    for line in path.read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        value, _source, _where, check = line.split("\t")
+        rows.append((value, "does NOT verify" not in check))
+    return rows
+
+
+def test_bank_issued_betalingskenmerken_verify_and_placeholders_do_not(shared_data: Path) -> None:
+    # Vectors from a Rabobank camt.053 export and ING's MT940 examples (see the TSV header);
+    # the ING placeholder values are documented there as failing the check digit.
+    vectors_ = betalingskenmerk_vectors(shared_data)
+    assert sum(ok for _, ok in vectors_) >= 3
+    for value, ok in vectors_:
+        assert is_valid_betalingskenmerk(value) is ok, value
+        if ok:
+            assert create_betalingskenmerk(int(value[1:])) == value
+
+
+def test_every_case_has_three_references_that_validate_and_decode_to_its_id() -> None:
+    for case_id in (1, 123, 999_999_999):
+        refs = case_payment_references(case_id)
+        assert validate_rf(refs.rf) == refs.rf
+        assert refs.rf.endswith(f"R{case_id:09d}")
+        assert int(validate_betalingskenmerk(refs.betalingskenmerk)[1:]) == case_id
+        assert int(validate_ogm(refs.ogm)[:10]) == case_id
+        assert refs.for_country("NL") == refs.betalingskenmerk
+        assert refs.for_country("DE") == refs.rf
