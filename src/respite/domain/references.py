@@ -153,5 +153,5 @@ def case_payment_references(case_id: int) -> PaymentReferences:
     return PaymentReferences(
         rf=create_rf(f"R{case_id:09d}"),
         betalingskenmerk=create_betalingskenmerk(case_id),
-        ogm=str(ogm_vcs.format(create_ogm(case_id))),
+        ogm=f"+++{ogm_vcs.format(create_ogm(case_id))}+++",
     )

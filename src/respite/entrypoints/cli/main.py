@@ -28,8 +28,11 @@ from respite.entrypoints.cli.debtors import debtor_app
 from respite.entrypoints.cli.demodata import demo_data as demo_data_command
 from respite.entrypoints.cli.intake import import_app
 from respite.entrypoints.cli.options import date_or_today, parse_date
+from respite.entrypoints.cli.payment import payment_app
+from respite.entrypoints.cli.payouts import payout_app
 from respite.entrypoints.cli.plans import plan_app
 from respite.entrypoints.cli.referrals import referral_app
+from respite.entrypoints.cli.sepa import sepa_app
 from respite.entrypoints.cli.worker import worker as worker_command
 from respite.errors import ConflictError, InputError, NotAllowed, RespiteError
 from respite.rules.loader import load_pack
@@ -52,6 +55,9 @@ app.add_typer(import_app, name="import")
 app.add_typer(plan_app, name="plan")
 app.add_typer(referral_app, name="referral")
 app.add_typer(debtor_app, name="debtor")
+app.add_typer(sepa_app, name="sepa")
+app.add_typer(payout_app, name="payout")
+app.add_typer(payment_app, name="payment")
 calc.command("protected-income")(protected_income_command)
 calc.command("budget")(budget_check_command)
 app.command("cycle")(cycle_command)
