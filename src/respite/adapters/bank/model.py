@@ -26,11 +26,12 @@ class Deviation:
 class BankTransaction:
     """One transaction: an entry, or one TxDtls of a batch entry.
 
-    ``key`` is the natural key for exactly-once booking: ``acct-svcr:<AcctSvcrRef>[#n]``
-    when the bank gives an AcctSvcrRef (``#n`` = position of the TxDtls in its entry),
-    else ``sha256:`` + a hash of the account, booking date, amount, direction, reversal
-    flag, references, counterparty and position. The same transaction in an overlapping
-    statement has the same key.
+    ``key`` (at most 64 characters) is the natural key for exactly-once booking: ``a:`` +
+    a hash of the bank's AcctSvcrRef bound to the account, booking date, amount,
+    direction and the TxDtls position when the bank gives one (banks do reuse a
+    reference), else ``c:`` + a hash of the account, booking date, amount, direction,
+    reversal flag, references, counterparty and position. The same transaction in an
+    overlapping statement has the same key.
     """
 
     key: str
