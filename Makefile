@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit venv clean bench bench-plans system
+.PHONY: demo test lint typecheck unit venv clean bench bench-plans bench-bank system
 
 # Debian packages: poppler-utils (pdftotext, pdftoppm) reads back the PDFs in tests;
 # libharfbuzz-subset0 lets WeasyPrint subset fonts (it warns, and later refuses, without).
@@ -49,6 +49,10 @@ bench: $(STAMP)
 # Coordinated payment plans for 100,000 debtors with 1-20 creditors each.
 bench-plans: $(STAMP)
 	$(BIN)/python bench/plans.py --debtors $${DEBTORS:-100000}
+
+# Import, match and allocate a 100,000-entry CAMT.053; ratio to a bare lxml iterparse.
+bench-bank: $(STAMP)
+	$(BIN)/python bench/bank.py --entries $${ENTRIES:-100000}
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

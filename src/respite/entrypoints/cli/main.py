@@ -19,6 +19,7 @@ from typer.exceptions import TyperException
 from respite.domain.money import Currency, Money, parse_amount
 from respite.domain.notice import Channel
 from respite.entrypoints.cli.affordability import budget_check_command, protected_income_command
+from respite.entrypoints.cli.bank import bank_app
 from respite.entrypoints.cli.cases import case_app
 from respite.entrypoints.cli.creditors import creditor_app
 from respite.entrypoints.cli.cycle import cycle as cycle_command
@@ -56,6 +57,7 @@ app.add_typer(plan_app, name="plan")
 app.add_typer(referral_app, name="referral")
 app.add_typer(debtor_app, name="debtor")
 app.add_typer(sepa_app, name="sepa")
+app.add_typer(bank_app, name="bank")
 app.add_typer(payout_app, name="payout")
 app.add_typer(payment_app, name="payment")
 calc.command("protected-income")(protected_income_command)
