@@ -58,6 +58,7 @@ from rapidfuzz import fuzz, utils
 from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 
 from respite.adapters.bank.model import BankTransaction, ParsedStatement
+from respite.adapters.db.bulk import bulk_insert
 from respite.adapters.db.models import (
     BankEntry,
     BankStatement,
@@ -669,7 +670,7 @@ class _Session:
             for e in entries
         ]
         for chunk in _chunks(rows, 5000):
-            conn.execute(insert(BankEntry), list(chunk))
+            bulk_insert(conn, BankEntry, chunk)
         need = [e.key for e in entries if e.undo or e.status == "refund"]
         ids: dict[str, int] = {}
         for chunk in _chunks(need, 2000):

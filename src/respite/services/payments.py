@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from respite.adapters.db.bulk import bulk_insert, bulk_update
 from respite.adapters.db.models import (
     Case,
     Claim,
@@ -37,6 +38,7 @@ from respite.adapters.db.models import (
     Payment,
 )
 from respite.domain.allocation import Bucket, ClaimBalance, allocate_across_claims
+from respite.domain.distribution import split_cents
 from respite.domain.money import Currency, Money
 from respite.errors import ConflictError, NotAllowed, ValidationError
 from respite.rules.loader import load_pack
@@ -211,14 +213,14 @@ def book_payments(
     touched_claims = [c for cid in case_ids for c in claims_by_case.get(cid, [])]
     _write(conn, touched_claims)
     if new_payments:
-        conn.execute(insert(Payment), new_payments)
+        bulk_insert(conn, Payment, new_payments)
     if mark_booked:
         conn.execute(
             update(Payment).where(Payment.id == bindparam("b_id")).values(booked=True),
             mark_booked,
         )
     _write_instalments(conn, list(changed.values()))
-    conn.execute(insert(Event), events)
+    bulk_insert(conn, Event, events)
     return results
 
 
@@ -229,7 +231,6 @@ def _allocate_into(
 
     Appends the ledger rows to each claim's ``_ledger`` list; ``_write`` stores them.
     """
-    currency = Currency.of(claims[0]["currency"])
     for c in claims:  # post accrued interest first: it is due before the principal
         row = post_accrued_interest(c, p.on, "interest up to the payment")
         ledger = c.setdefault("_ledger", [])
@@ -237,6 +238,14 @@ def _allocate_into(
             ledger.append(row)
     if len(claims) == 1:
         return _allocate_single(claims[0], p, order)
+    return _allocate_multi(claims, p, order)
+
+
+def _allocate_domain(
+    claims: list[dict[str, Any]], p: NewPayment, order: tuple[Bucket, ...]
+) -> Booked:
+    """Several claims through the domain's :func:`allocate_across_claims` (the reference)."""
+    currency = Currency.of(claims[0]["currency"])
     balances = [
         ClaimBalance(
             str(c["id"]),
@@ -267,6 +276,75 @@ def _allocate_into(
         totals[Bucket.PRINCIPAL],
         credit,
         tuple(result.reasons),
+    )
+
+
+def _allocate_multi(
+    claims: list[dict[str, Any]], p: NewPayment, order: tuple[Bucket, ...]
+) -> Booked:
+    """Several claims: :func:`allocate_across_claims` in integer cents (same result, faster).
+
+    6:43: due claims before claims not yet due, then the oldest; equally old claims share
+    pro rata to what is open on them (largest remainder, earliest first); within a claim
+    6:44 fills the parts in ``order``. The payment rows read as the domain's; a property
+    test holds the two equal (``tests/unit/test_payment_allocation.py``).
+    """
+    left = {c["id"]: {b: c[BUCKET_COLUMN[b]] for b in order} for c in claims}
+    given = {c["id"]: dict.fromkeys(order, 0) for c in claims}
+    remaining = p.amount_cents
+    reasons: list[str] = []
+
+    def rank(c: dict[str, Any]) -> tuple[bool, date]:
+        return (c["due_date"] > p.on, c["due_date"])
+
+    pending = sorted(claims, key=rank)
+    while remaining > 0 and pending:
+        head = rank(pending[0])
+        group = [c for c in pending if rank(c) == head]
+        pending = pending[len(group) :]
+        open_amounts = [sum(left[c["id"]].values()) for c in group]
+        if sum(open_amounts) == 0:
+            continue
+        if remaining >= sum(open_amounts):
+            portions = open_amounts
+        else:
+            portions = split_cents(remaining, open_amounts)
+        status = "not yet due" if head[0] else "due"
+        how = (
+            "pro rata among equally onerous and old claims"
+            if len(group) > 1
+            else "most onerous, then oldest"
+        )
+        for claim, portion in zip(group, portions, strict=True):
+            if portion <= 0:
+                continue
+            cid = claim["id"]
+            rest = portion
+            for bucket in order:
+                take = min(rest, left[cid][bucket])
+                left[cid][bucket] -= take
+                given[cid][bucket] += take
+                rest -= take
+            remaining -= portion - rest
+            reasons.append(f"{cid}: {status}, {how} (6:43 lid 2)")
+    totals = dict.fromkeys(Bucket, 0)
+    for c in claims:
+        parts = [(b, given[c["id"]][b]) for b in order]
+        if any(cents > 0 for _, cents in parts):
+            for b, cents in parts:
+                totals[b] += cents
+            _pay(c, sum(cents for _, cents in parts), parts, p.on, p.source_ref)
+    if remaining > 0:
+        _pay(claims[-1], remaining, [], p.on, p.source_ref, credit=True)
+    return Booked(
+        p.source_ref,
+        p.case_id,
+        p.amount_cents,
+        totals[Bucket.COSTS],
+        totals[Bucket.INTEREST],
+        totals[Bucket.PRINCIPAL],
+        max(remaining, 0),
+        tuple(reasons),
     )
 
 
@@ -369,14 +447,8 @@ STATE = (
 def _write(conn: Connection, claims: list[dict[str, Any]]) -> None:
     entries = [e for c in claims for e in c.pop("_ledger", [])]
     for chunk in _chunks(entries, 5000):
-        conn.execute(insert(LedgerEntry), list(chunk))
-    if claims:
-        conn.execute(
-            update(Claim)
-            .where(Claim.id == bindparam("b_id"))
-            .values({k: bindparam(k) for k in STATE}),
-            [{"b_id": c["id"], **{k: c[k] for k in STATE}} for c in claims],
-        )
+        bulk_insert(conn, LedgerEntry, chunk)
+    bulk_update(conn, Claim, "id", [{"id": c["id"], **{k: c[k] for k in STATE}} for c in claims])
 
 
 def _load_instalments(conn: Connection, case_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
