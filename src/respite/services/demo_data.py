@@ -103,6 +103,7 @@ from itertools import accumulate
 from typing import Any, TypeVar
 
 from faker import Faker
+from schwifty import IBAN
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from respite.adapters.db.models import Case, Claim, Debtor, Payment
@@ -902,7 +903,10 @@ def generate_portfolio(
             )
         gen = _Generator(seed, on, horizon_days)
         made = []
-        for name, kind in gen.creditor_names(creditors):
+        for number, (name, kind) in enumerate(gen.creditor_names(creditors), start=1):
+            # A payout account (computed, check digits valid, no real account behind it)
+            # and the agency's agreed commission: 15 % of what is collected.
+            payout = IBAN.generate("NL", bank_code="INGB", account_code=str(7_000_000 + number))
             cid = ensure_creditor(
                 conn,
                 name,
@@ -912,7 +916,12 @@ def generate_portfolio(
                 strategy="standard",
                 # Demo creditors do not chase the last few euros of interest and costs
                 # once the principal is paid (see the cycle's small-balance write-off).
-                policy={"small_balance_write_off_cents": 500},
+                policy={
+                    "small_balance_write_off_cents": 500,
+                    "payout_iban": str(payout),
+                    "payout_bic": "INGBNL2A",
+                    "commission_basis_points": 1500,
+                },
             )
             made.append(
                 _Creditor(

@@ -436,7 +436,35 @@ def _portfolio() -> None:
         ),
     ]
     _run_steps(steps)
+    OUTPUT.mkdir(exist_ok=True)
     planned = _arrangements(ARRANGEMENT_DATE)
+    statement = str(OUTPUT / f"camt053-{ARRANGEMENT_DATE}.xml")
+    print("Money in: a bank statement for the demo portfolio\n")
+    _run_steps(
+        [
+            (
+                "The bank's CAMT.053 of today: debtors paying with their reference, in free "
+                "text, by name only, one paying too much, one bank charge",
+                ["bank", "generate", "--date", ARRANGEMENT_DATE, "--out", statement],
+            ),
+            (
+                "Import it: balance check, matches (and why), 6:43/6:44 allocation, refunds, review",
+                ["bank", "import", statement, "--date", ARRANGEMENT_DATE],
+            ),
+            (
+                "Import the same file again: every entry is booked exactly once",
+                ["bank", "import", statement, "--date", ARRANGEMENT_DATE],
+            ),
+            (
+                f"How {planned[0]} can pay: references, IBAN and the EPC QR payload",
+                ["payment", "details", planned[0]],
+            ),
+            (
+                "The EPC QR code a banking app scans (exact amount, RF reference)",
+                ["payment", "qr", planned[0], "--out", str(OUTPUT / f"qr-{planned[0]}.png")],
+            ),
+        ]
+    )
     _run_steps(
         [
             (
@@ -445,6 +473,65 @@ def _portfolio() -> None:
                 ["simulate", "--from", ARRANGEMENT_DATE, "--days", "60", "--quiet"],
             ),
             ("The portfolio after 90 days", ["summary"]),
+            *(
+                (
+                    f"{ref} signs a SEPA Direct Debit mandate for all the plan's cases",
+                    [
+                        "sepa",
+                        "mandate",
+                        "add",
+                        ref,
+                        "--mandate-id",
+                        f"RSP-{ref}",
+                        "--signed-on",
+                        "2025-04-10",
+                        "--iban",
+                        _demo_iban(n),
+                        "--all-cases",
+                        "--on",
+                        "2025-04-10",
+                    ],
+                )
+                for n, ref in enumerate(planned)
+            ),
+            (
+                "Pre-notify the collections due in 14 days (the SEPA rulebook's default)",
+                ["sepa", "prenotify", "--date", "2025-04-11"],
+            ),
+            (
+                "Collect the instalments due on 25 April: a pain.008.001.08 batch (XSD-valid)",
+                [
+                    "sepa",
+                    "collect",
+                    "--date",
+                    "2025-04-25",
+                    "--version",
+                    "08",
+                    "--out",
+                    str(OUTPUT / "pain008-2025-04-25.xml"),
+                    "--on",
+                    "2025-04-14",
+                ],
+            ),
+            (
+                "Money out: pay the creditors what was collected minus 15% commission (pain.001.001.09)",
+                [
+                    "payout",
+                    "run",
+                    "--from",
+                    PORTFOLIO_DATE,
+                    "--to",
+                    "2025-04-13",
+                    "--version",
+                    "09",
+                    "--out",
+                    str(OUTPUT / "pain001-2025-04-13.xml"),
+                    "--statement",
+                    str(OUTPUT / "remittance-2025-04-13.csv"),
+                    "--on",
+                    "2025-04-14",
+                ],
+            ),
             *(
                 (
                     f"Debtor 360 of {ref}: every case, plan and hold of one person",
@@ -458,6 +545,13 @@ def _portfolio() -> None:
             ),
         ]
     )
+
+
+def _demo_iban(n: int) -> str:
+    """A syntactically valid debtor IBAN (computed check digits; no real account)."""
+    from schwifty import IBAN
+
+    return str(IBAN.generate("NL", bank_code="RABO", account_code=str(300_000_000 + n)))
 
 
 def _run_steps(steps: list[tuple[str, list[str]]]) -> None:
@@ -475,6 +569,24 @@ def _run_steps(steps: list[tuple[str, list[str]]]) -> None:
             )
         elif args[0] == "case":
             out = ""
+        elif args[:3] == ["sepa", "mandate", "add"]:
+            m = json.loads(out)
+            out = f"mandate {m['mandate']} ({m['type']}, {m['scope']}-wide), IBAN {m['iban']}"
+        elif args[:2] == ["sepa", "prenotify"]:
+            n = json.loads(out)
+            out = (
+                f"{n['queued']} pre-notifications queued for collections on "
+                f"{n['window'][0]}..{n['window'][1]} (e-mail, through the outbox)"
+            )
+        elif args[:2] == ["bank", "import"]:
+            lines = out.splitlines()
+            marks = [i for i, line in enumerate(lines) if line.strip() == "needs attention:"]
+            if marks:
+                cut = marks[0] + 6
+                more = len(lines) - cut
+                if more > 0:
+                    lines = [*lines[:cut], f"  ... {more} more: `respite bank review`"]
+            out = "\n".join(lines)
         elif args[:2] == ["debtor", "match"]:
             found = json.loads(out)
             out = (
