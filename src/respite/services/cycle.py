@@ -690,20 +690,32 @@ def _cost_accounts(
             wanted.add(int(case["person"]))
     if not wanted:
         return {}
+    # Step by step on indexed keys (debtors by id and person_id, cases by debtor, claims by
+    # case): one joined query with an OR made PostgreSQL scan every claim, every batch.
     persons = sorted(wanted)
-    debtor_ids = select(Debtor.id).where(or_(Debtor.id.in_(persons), Debtor.person_id.in_(persons)))
-    rows = conn.execute(
-        select(
-            Claim.id,
-            Claim.principal_cents,
-            Claim.due_date,
-            Case.creditor_id,
-            func.coalesce(Debtor.person_id, Debtor.id).label("person"),
-        )
-        .join(Case, Case.id == Claim.case_id)
-        .join(Debtor, Debtor.id == Case.debtor_id)
-        .where(Case.debtor_id.in_(debtor_ids), Claim.costs_charged.is_(True))
-    ).all()
+    person_of: dict[int, int] = {}
+    for chunk in _chunked(persons):
+        for debtor_id, person_id in conn.execute(
+            select(Debtor.id, Debtor.person_id).where(Debtor.id.in_(chunk))
+        ):
+            person_of[int(debtor_id)] = int(person_id or debtor_id)
+        for debtor_id, person_id in conn.execute(
+            select(Debtor.id, Debtor.person_id).where(Debtor.person_id.in_(chunk))
+        ):
+            person_of[int(debtor_id)] = int(person_id or debtor_id)
+    case_owner: dict[int, tuple[int, int]] = {}
+    for chunk in _chunked(sorted(person_of)):
+        for case_id, creditor_id, debtor_id in conn.execute(
+            select(Case.id, Case.creditor_id, Case.debtor_id).where(Case.debtor_id.in_(chunk))
+        ):
+            case_owner[int(case_id)] = (person_of[int(debtor_id)], int(creditor_id))
+    rows: list[Any] = []
+    for chunk in _chunked(sorted(case_owner)):
+        rows += conn.execute(
+            select(Claim.id, Claim.case_id, Claim.principal_cents, Claim.due_date).where(
+                Claim.case_id.in_(chunk), Claim.costs_charged.is_(True)
+            )
+        ).all()
     accounts: dict[tuple[int, int], _CostAccount] = {
         (p, c["creditor_id"]): _CostAccount()
         for c in cases.values()
@@ -712,7 +724,7 @@ def _cost_accounts(
     }
     by_claim: dict[int, _CostAccount] = {}
     for r in rows:
-        account = accounts.setdefault((int(r.person), int(r.creditor_id)), _CostAccount())
+        account = accounts.setdefault(case_owner[int(r.case_id)], _CostAccount())
         account.principals.append(int(r.principal_cents))
         account.due_dates.append(r.due_date)
         by_claim[int(r.id)] = account
@@ -728,6 +740,10 @@ def _cost_accounts(
         ):
             by_claim[int(claim_id)].charged_cents += int(cents or 0)
     return accounts
+
+
+def _chunked(ids: Sequence[int], size: int = 2000) -> list[Sequence[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def _without_stacking(
