@@ -106,6 +106,7 @@ from faker import Faker
 from schwifty import IBAN
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from respite.adapters.db.engine import analyze
 from respite.adapters.db.models import Case, Claim, Debtor, Payment
 from respite.domain.money import Currency, Money
 from respite.errors import ValidationError
@@ -944,6 +945,7 @@ def generate_portfolio(
         done += size
         if progress is not None:
             progress(size)
+    analyze(engine)  # a bulk load: give PostgreSQL's planner its statistics
     return PortfolioSummary(
         creditors=len(made),
         debtors=done,
