@@ -39,8 +39,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from respite.adapters.db.models import (
     Case,
@@ -52,7 +50,6 @@ from respite.adapters.db.models import (
     Event,
     Hold,
     LedgerEntry,
-    OutboxMessage,
 )
 from respite.domain.interest import DayCount, add_years
 from respite.domain.lifecycle import TRANSITIONS, CloseReason, Stage
@@ -64,7 +61,13 @@ from respite.rules.loader import load_pack
 from respite.rules.packs import CostMethod, RulePack
 from respite.services.calculators import cost_date, costs_per_claim
 from respite.services.plans import follow_up_plans
-from respite.services.store import ledger_row, post_accrued_interest
+from respite.services.store import (
+    event_row,
+    ledger_row,
+    outbox_row,
+    post_accrued_interest,
+    queue_outbox,
+)
 from respite.strategies import load_strategy
 
 __all__ = ["CycleReport", "pending_cases", "run_cycle"]
@@ -824,7 +827,7 @@ def _review(
 ) -> None:
     report.reviews += 1
     outbox.append(
-        _outbox_row(
+        outbox_row(
             case["id"],
             on,
             "review",
@@ -889,7 +892,7 @@ def _run_strategy(
             "outstanding": f"{outstanding:.2f}",
         }
         outbox.append(
-            _outbox_row(
+            outbox_row(
                 case["id"],
                 on,
                 step.action,
@@ -988,30 +991,6 @@ def _write_off_small_balance(
     return True
 
 
-def _outbox_row(
-    case_id: int,
-    on: date,
-    kind: str,
-    channel: str,
-    template: str,
-    dedupe_key: str,
-    payload: dict[str, Any],
-    brand: str = "agency",
-) -> dict[str, Any]:
-    """One action for the communications engine; ``dedupe_key`` makes a retry a no-op."""
-    return {
-        "case_id": case_id,
-        "business_date": on,
-        "kind": kind,
-        "channel": channel,
-        "template": template,
-        "brand": brand,
-        "status": "queued",
-        "dedupe_key": dedupe_key,
-        "payload": payload,
-    }
-
-
 def _close_paid(
     case: dict[str, Any],
     on: date,
@@ -1041,7 +1020,7 @@ def _close_paid(
         )
     )
     outbox.append(
-        _outbox_row(case["id"], on, "message", "email", "paid_thank_you", f"{case['id']}:paid", {})
+        outbox_row(case["id"], on, "message", "email", "paid_thank_you", f"{case['id']}:paid", {})
     )
     report.closed += 1
 
@@ -1055,16 +1034,7 @@ def _event(
     before: dict[str, Any],
     after: dict[str, Any],
 ) -> dict[str, Any]:
-    return {
-        "case_id": case_id,
-        "business_date": on,
-        "recorded_at": at,
-        "actor": ACTOR,
-        "kind": kind,
-        "reason": reason,
-        "before": before,
-        "after": after,
-    }
+    return event_row(case_id, on, at, ACTOR, kind, reason, after, before)
 
 
 # Built from constant column names only (no input reaches these strings).
@@ -1145,10 +1115,7 @@ def _flush(
         _executemany(conn, LEDGER_INSERT, ledger_rows)
     if events:
         conn.execute(insert(Event), events)
-    if outbox:
-        dialect = conn.dialect.name
-        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(OutboxMessage)
-        conn.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]), outbox)
+    queue_outbox(conn, outbox)
     by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for case_id, changes in case_updates.items():
         by_shape[tuple(sorted(changes))].append({"b_id": case_id, **changes})

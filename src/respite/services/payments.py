@@ -42,7 +42,7 @@ from respite.domain.distribution import split_cents
 from respite.domain.money import Currency, Money
 from respite.errors import ConflictError, NotAllowed, ValidationError
 from respite.rules.loader import load_pack
-from respite.services.store import ledger_row, post_accrued_interest
+from respite.services.store import event_row, ledger_row, post_accrued_interest
 
 __all__ = [
     "Booked",
@@ -394,16 +394,9 @@ def _payment_event(
         # [instalment id, cents counted, status before]: what a reversal restores
         "instalments": applied,
     }
-    return {
-        "case_id": p.case_id,
-        "business_date": p.on,
-        "recorded_at": now,
-        "actor": "payments",
-        "kind": "payment_received",
-        "reason": f"payment {p.source_ref}",
-        "before": {},
-        "after": after,
-    }
+    return event_row(
+        p.case_id, p.on, now, "payments", "payment_received", f"payment {p.source_ref}", after
+    )
 
 
 def _pay(

@@ -52,7 +52,7 @@ from respite.domain.plans import (
 from respite.errors import ConflictError, InputError, NotAllowed
 from respite.services.cases import move_case_in, place_hold_in
 from respite.services.people import debtor_ids_of_person, person_of
-from respite.services.store import post_accrued_interest
+from respite.services.store import event_row, outbox_row, post_accrued_interest, queue_outbox
 
 __all__ = [
     "approve_plan",
@@ -67,6 +67,7 @@ __all__ = [
 ]
 
 ACTIVE = "active"
+DEFAULTS = PlanPolicy()
 LIVE_STATUSES = ("active", "pending_review")
 
 
@@ -241,27 +242,6 @@ def offer(
             else "no plan fits the policy and the capacity: an agent should call, and debt "
             "counselling may be the better route"
         ),
-    }
-
-
-def _event(
-    case_id: int,
-    on: date,
-    at: datetime,
-    actor: str,
-    kind: str,
-    reason: str,
-    after: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "case_id": case_id,
-        "business_date": on,
-        "recorded_at": at,
-        "actor": actor,
-        "kind": kind,
-        "reason": reason,
-        "before": {},
-        "after": after,
     }
 
 
@@ -477,7 +457,7 @@ def _propose(
         conn.execute(
             insert(Event),
             [
-                _event(
+                event_row(
                     c.case_id,
                     on,
                     at,
@@ -528,7 +508,7 @@ def _activate(
     conn.execute(
         insert(Event),
         [
-            _event(
+            event_row(
                 c.id,
                 on,
                 at,
@@ -565,7 +545,7 @@ def _end_plan(
     conn.execute(
         insert(Event),
         [
-            _event(cid, on, at, actor, f"plan_{status}", reason, {"plan": plan_id})
+            event_row(cid, on, at, actor, f"plan_{status}", reason, {"plan": plan_id})
             for cid in case_ids
         ],
     )
@@ -579,23 +559,33 @@ def _plan_row(conn: Connection, plan_id: int) -> Any:
     return row
 
 
+def _pending_review(conn: Connection, plan_id: int) -> Any:
+    plan = _plan_row(conn, plan_id)
+    if plan.status != "pending_review":
+        raise ConflictError(f"plan {plan_id} is {plan.status}, not waiting for review")
+    return plan
+
+
+def _close_review(conn: Connection, plan_id: int) -> None:
+    """The agent's review item for a proposal is done once it is decided."""
+    conn.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.dedupe_key == f"plan-review:{plan_id}")
+        .values(status="done")
+    )
+
+
 def approve_plan(
     engine: Engine, plan_id: int, *, on: date, actor: str, at: datetime
 ) -> dict[str, Any]:
     """An agent approves a proposal that was outside policy."""
     with engine.begin() as conn:
-        plan = _plan_row(conn, plan_id)
-        if plan.status != "pending_review":
-            raise ConflictError(f"plan {plan_id} is {plan.status}, not waiting for review")
+        plan = _pending_review(conn, plan_id)
         if not actor.strip():
             raise InputError("say who approves the plan", field="--actor")
         conn.execute(update(Plan).where(Plan.id == plan_id).values(decided_by=actor))
         _activate(conn, plan_id, on=on, at=at, actor=actor, replaces=plan.replaces_plan_id)
-        conn.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.dedupe_key == f"plan-review:{plan_id}")
-            .values(status="done")
-        )
+        _close_review(conn, plan_id)
     return {"plan": plan_id, "status": ACTIVE, "approved_by": actor}
 
 
@@ -606,16 +596,10 @@ def reject_plan(
     if not reason.strip():
         raise InputError("give the reason the debtor will be told", field="--reason")
     with engine.begin() as conn:
-        plan = _plan_row(conn, plan_id)
-        if plan.status != "pending_review":
-            raise ConflictError(f"plan {plan_id} is {plan.status}, not waiting for review")
+        _pending_review(conn, plan_id)
         conn.execute(update(Plan).where(Plan.id == plan_id).values(decided_by=actor))
         _end_plan(conn, plan_id, "rejected", on=on, at=at, actor=actor, reason=reason)
-        conn.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.dedupe_key == f"plan-review:{plan_id}")
-            .values(status="done")
-        )
+        _close_review(conn, plan_id)
     return {"plan": plan_id, "status": "rejected"}
 
 
@@ -704,7 +688,7 @@ def defer(
             )
             conn.execute(
                 insert(Event).values(
-                    **_event(
+                    **event_row(
                         case_id,
                         on,
                         at,
@@ -770,25 +754,31 @@ def follow_up_plans(conn: Connection, on: date, at: datetime) -> dict[str, int]:
             Instalment.plan_id.in_(plan_ids), Instalment.status.in_(("open", "missed"))
         )
     ).all()
-    held_cases = set(
-        conn.execute(
-            select(Hold.case_id).where(
-                Hold.start <= on, (Hold.until.is_(None)) | (Hold.until >= on)
-            )
-        ).scalars()
-    )
     plan_cases: dict[int, list[int]] = defaultdict(list)
     for pid, cid in conn.execute(
         select(PlanCase.plan_id, PlanCase.case_id).where(PlanCase.plan_id.in_(plan_ids))
     ):
         plan_cases[pid].append(cid)
-    open_cases = set(
+    all_cases = [c for v in plan_cases.values() for c in v]
+    held_cases = set(
         conn.execute(
-            select(Case.id).where(
-                Case.id.in_([c for v in plan_cases.values() for c in v]), Case.closed.is_(False)
+            select(Hold.case_id).where(
+                Hold.case_id.in_(all_cases),
+                Hold.start <= on,
+                (Hold.until.is_(None)) | (Hold.until >= on),
             )
         ).scalars()
     )
+    open_cases: set[int] = set()
+    policy_of: dict[int, dict[str, Any]] = {}
+    for cid, closed, creditor_policy in conn.execute(
+        select(Case.id, Case.closed, Creditor.policy)
+        .join(Creditor, Creditor.id == Case.creditor_id)
+        .where(Case.id.in_(all_cases))
+    ):
+        policy_of[cid] = creditor_policy or {}
+        if not closed:
+            open_cases.add(cid)
     by_plan: dict[int, dict[date, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for i in inst:
         by_plan[i.plan_id][i.due_date].append(i)
@@ -799,7 +789,7 @@ def follow_up_plans(conn: Connection, on: date, at: datetime) -> dict[str, int]:
         if not any(c in open_cases for c in cases):
             conn.execute(update(Plan).where(Plan.id == plan.id).values(status="completed"))
             events += [
-                _event(
+                event_row(
                     c, on, at, "cycle", "plan_completed", "every instalment paid", {"plan": plan.id}
                 )
                 for c in cases
@@ -808,10 +798,11 @@ def follow_up_plans(conn: Connection, on: date, at: datetime) -> dict[str, int]:
             continue
         if any(c in held_cases for c in cases):
             continue
+        policies = [policy_of[c] for c in cases]
         policy = PlanPolicy(
-            grace_days=_policy_value(conn, cases, "grace_days", PlanPolicy().grace_days),
+            grace_days=_policy_value(policies, "grace_days", DEFAULTS.grace_days),
             replan_offer_days=_policy_value(
-                conn, cases, "replan_offer_days", PlanPolicy().replan_offer_days
+                policies, "replan_offer_days", DEFAULTS.replan_offer_days
             ),
             max_misses=plan.max_misses,
         )
@@ -840,9 +831,11 @@ def follow_up_plans(conn: Connection, on: date, at: datetime) -> dict[str, int]:
                     .values(status="missed", missed_on=on)
                 )
                 outbox.append(
-                    _message(
+                    outbox_row(
                         anchor,
                         on,
+                        "message",
+                        "email",
                         "missed_instalment_friendly",
                         f"{plan.id}:missed:{due}",
                         {
@@ -853,7 +846,7 @@ def follow_up_plans(conn: Connection, on: date, at: datetime) -> dict[str, int]:
                     )
                 )
                 events += [
-                    _event(
+                    event_row(
                         c,
                         on,
                         at,
@@ -871,16 +864,18 @@ def follow_up_plans(conn: Connection, on: date, at: datetime) -> dict[str, int]:
                     update(Instalment).where(Instalment.id.in_(ids)).values(replan_offered_on=on)
                 )
                 outbox.append(
-                    _message(
+                    outbox_row(
                         anchor,
                         on,
+                        "message",
+                        "email",
                         "offer_replan",
                         f"{plan.id}:replan:{due}",
                         {"plan": plan.id, "due_date": due.isoformat()},
                     )
                 )
                 events.append(
-                    _event(
+                    event_row(
                         anchor,
                         on,
                         at,
@@ -901,7 +896,15 @@ def follow_up_plans(conn: Connection, on: date, at: datetime) -> dict[str, int]:
                 conn.execute(update(Plan).where(Plan.id == plan.id).values(misses=misses))
                 _break(conn, plan, cases, open_cases, on=on, at=at)
                 outbox.append(
-                    _message(anchor, on, "plan_ended", f"{plan.id}:broken", {"plan": plan.id})
+                    outbox_row(
+                        anchor,
+                        on,
+                        "message",
+                        "email",
+                        "plan_ended",
+                        f"{plan.id}:broken",
+                        {"plan": plan.id},
+                    )
                 )
                 counts["broken"] += 1
                 break
@@ -910,19 +913,13 @@ def follow_up_plans(conn: Connection, on: date, at: datetime) -> dict[str, int]:
                 conn.execute(update(Plan).where(Plan.id == plan.id).values(misses=misses))
     if events:
         conn.execute(insert(Event), events)
-    if outbox:
-        stmt = _insert_ignore(conn, OutboxMessage)
-        conn.execute(stmt, outbox)
+    queue_outbox(conn, outbox)
     return counts
 
 
-def _policy_value(conn: Connection, case_ids: Sequence[int], key: str, default: int) -> int:
-    policies = conn.execute(
-        select(Creditor.policy)
-        .join(Case, Case.creditor_id == Creditor.id)
-        .where(Case.id.in_(case_ids))
-    ).scalars()
-    values = [int(str(p[key])) for p in policies if p and key in p]
+def _policy_value(policies: Sequence[dict[str, Any]], key: str, default: int) -> int:
+    """The most patient of the creditors' settings (the largest) for a shared plan."""
+    values = [int(str(p[key])) for p in policies if key in p]
     return max(values, default=default)
 
 
@@ -947,32 +944,6 @@ def _break(
                 conn, r.reference, Stage.AMICABLE, on=on, actor="cycle", reason=reason, at=at
             )
     conn.execute(update(Case).where(Case.id.in_(cases)).values(interest_frozen=False))
-
-
-def _message(
-    case_id: int, on: date, template: str, key: str, payload: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "case_id": case_id,
-        "business_date": on,
-        "kind": "message",
-        "channel": "email",
-        "template": template,
-        "brand": "agency",
-        "status": "queued",
-        "dedupe_key": key,
-        "payload": payload,
-    }
-
-
-def _insert_ignore(conn: Connection, model: type[OutboxMessage]) -> Any:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(model).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(model).on_conflict_do_nothing(index_elements=["dedupe_key"])
 
 
 def book_plan_payment(

@@ -54,6 +54,7 @@ from respite.domain.money import Currency, Money
 from respite.domain.references import case_payment_references
 from respite.errors import ConflictError, InputError, ValidationError
 from respite.services.agency import Agency, agency_from_env, clean_bic, clean_iban
+from respite.services.store import event_row
 
 __all__ = [
     "DEFAULT_PRENOTIFICATION_DAYS",
@@ -76,21 +77,6 @@ def _prenote_key(instalment_id: int) -> str:
 
 def _end_to_end(case_id: int, instalment_id: int) -> str:
     return f"RSP-{case_id}-{instalment_id}"
-
-
-def _event(
-    case_id: int, on: date, at: datetime, kind: str, reason: str, after: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "case_id": case_id,
-        "business_date": on,
-        "recorded_at": at,
-        "actor": "sepa",
-        "kind": kind,
-        "reason": reason,
-        "before": {},
-        "after": after,
-    }
 
 
 # --- mandates --------------------------------------------------------------------------
@@ -167,10 +153,11 @@ def add_mandate(
     }
     conn.execute(
         insert(Event).values(
-            **_event(
+            **event_row(
                 int(case.id),
                 on,
                 at,
+                "sepa",
                 "mandate_added",
                 f"SEPA mandate {mandate_id} signed on {signed_on}",
                 {k: v for k, v in result.items() if k != "iban"} | {"iban_end": iban[-4:]},
@@ -208,7 +195,7 @@ def revoke_mandate(
         conn.execute(
             insert(Event),
             [
-                _event(c, on, at, "mandate_revoked", reason, {"mandate": mandate_id})
+                event_row(c, on, at, "sepa", "mandate_revoked", reason, {"mandate": mandate_id})
                 for c in case_ids
             ],
         )
@@ -629,10 +616,11 @@ def collect(
     conn.execute(
         insert(Event),
         [
-            _event(
+            event_row(
                 d.case_id,
                 on,
                 at,
+                "sepa",
                 "direct_debit_initiated",
                 f"SEPA direct debit {tx.end_to_end_id} ({tx.sequence}) in {message_id}",
                 {

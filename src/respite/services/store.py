@@ -19,8 +19,18 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from respite.adapters.db.models import Case, Claim, Creditor, Debtor, Event, LedgerEntry
+from respite.adapters.db.models import (
+    Case,
+    Claim,
+    Creditor,
+    Debtor,
+    Event,
+    LedgerEntry,
+    OutboxMessage,
+)
 from respite.domain.lifecycle import Stage
 from respite.domain.money import Money
 from respite.errors import ValidationError
@@ -31,10 +41,13 @@ __all__ = [
     "NewClaim",
     "NewDebtor",
     "ensure_creditor",
+    "event_row",
     "identity_key",
     "ledger_row",
     "open_cases",
+    "outbox_row",
     "post_accrued_interest",
+    "queue_outbox",
     "upsert_debtors",
 ]
 
@@ -316,3 +329,58 @@ def _next_id(conn: Connection, model: type[Case] | type[Claim] | type[Debtor]) -
 
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def event_row(
+    case_id: int,
+    on: date,
+    at: datetime,
+    actor: str,
+    kind: str,
+    reason: str,
+    after: dict[str, Any],
+    before: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One row of a case's timeline (``events``), for a bulk insert."""
+    return {
+        "case_id": case_id,
+        "business_date": on,
+        "recorded_at": at,
+        "actor": actor,
+        "kind": kind,
+        "reason": reason,
+        "before": before or {},
+        "after": after,
+    }
+
+
+def outbox_row(
+    case_id: int,
+    on: date,
+    kind: str,
+    channel: str,
+    template: str,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    brand: str = "agency",
+) -> dict[str, Any]:
+    """One action for the communications engine; ``dedupe_key`` makes a retry a no-op."""
+    return {
+        "case_id": case_id,
+        "business_date": on,
+        "kind": kind,
+        "channel": channel,
+        "template": template,
+        "brand": brand,
+        "status": "queued",
+        "dedupe_key": dedupe_key,
+        "payload": payload,
+    }
+
+
+def queue_outbox(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert outbox rows; one whose ``dedupe_key`` is already queued is skipped."""
+    if not rows:
+        return
+    stmt = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(OutboxMessage)
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]), list(rows))
