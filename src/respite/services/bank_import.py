@@ -78,6 +78,7 @@ from respite.domain.references import (
 )
 from respite.errors import ConflictError, InputError, NotAllowed, ValidationError
 from respite.services.payments import Booked, NewPayment, book_payments, reverse_payment
+from respite.services.store import chunks
 
 __all__ = [
     "EntryOutcome",
@@ -485,7 +486,7 @@ class _Session:
     def _match(self, conn: Connection, entries: list[_Entry]) -> None:
         e2e = {e.tx.end_to_end_id for e in entries if e.tx.end_to_end_id}
         dds: dict[str, tuple[int, int]] = {}
-        for chunk in _chunks(sorted(e2e), 2000):
+        for chunk in chunks(sorted(e2e), 2000):
             for r in conn.execute(
                 select(DirectDebit.end_to_end_id, DirectDebit.case_id, DirectDebit.id).where(
                     DirectDebit.end_to_end_id.in_(chunk)
@@ -570,7 +571,7 @@ class _Session:
     def _fuzzy(self, conn: Connection, entries: list[_Entry]) -> None:
         amounts = sorted({e.tx.amount_cents for e in entries})
         by_amount: dict[int, set[int]] = {}
-        for chunk in _chunks(amounts, 500):
+        for chunk in chunks(amounts, 500):
             balance = (
                 func.sum(Claim.open_principal_cents)
                 + func.sum(Claim.open_interest_cents)
@@ -669,11 +670,11 @@ class _Session:
             }
             for e in entries
         ]
-        for chunk in _chunks(rows, 5000):
+        for chunk in chunks(rows, 5000):
             bulk_insert(conn, BankEntry, chunk)
         need = [e.key for e in entries if e.undo or e.status == "refund"]
         ids: dict[str, int] = {}
-        for chunk in _chunks(need, 2000):
+        for chunk in chunks(need, 2000):
             for r in conn.execute(
                 select(BankEntry.entry_key, BankEntry.id).where(BankEntry.entry_key.in_(chunk))
             ):
@@ -842,7 +843,7 @@ def _find_original(conn: Connection, tx: BankTransaction, own_id: int) -> Any:
 
 def _load_cases(conn: Connection, ids: Iterable[int]) -> dict[int, _CaseInfo]:
     out: dict[int, _CaseInfo] = {}
-    for chunk in _chunks(sorted(set(ids)), 2000):
+    for chunk in chunks(sorted(set(ids)), 2000):
         rows = conn.execute(
             select(Case.id, Case.reference, Case.closed, Creditor.currency, Debtor.name)
             .join(Creditor, Creditor.id == Case.creditor_id)
@@ -856,10 +857,6 @@ def _load_cases(conn: Connection, ids: Iterable[int]) -> dict[int, _CaseInfo]:
 
 def _cut(value: str | None, size: int) -> str | None:
     return None if value is None else value[:size]
-
-
-def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 # --- the review queue -----------------------------------------------------------------

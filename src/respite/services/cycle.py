@@ -62,6 +62,7 @@ from respite.rules.packs import CostMethod, RulePack
 from respite.services.calculators import cost_date, costs_per_claim
 from respite.services.plans import follow_up_plans
 from respite.services.store import (
+    chunks,
     event_row,
     ledger_row,
     outbox_row,
@@ -697,7 +698,7 @@ def _cost_accounts(
     # case): one joined query with an OR made PostgreSQL scan every claim, every batch.
     persons = sorted(wanted)
     person_of: dict[int, int] = {}
-    for chunk in _chunked(persons):
+    for chunk in chunks(persons, 2000):
         for debtor_id, person_id in conn.execute(
             select(Debtor.id, Debtor.person_id).where(Debtor.id.in_(chunk))
         ):
@@ -707,13 +708,13 @@ def _cost_accounts(
         ):
             person_of[int(debtor_id)] = int(person_id or debtor_id)
     case_owner: dict[int, tuple[int, int]] = {}
-    for chunk in _chunked(sorted(person_of)):
+    for chunk in chunks(sorted(person_of), 2000):
         for case_id, creditor_id, debtor_id in conn.execute(
             select(Case.id, Case.creditor_id, Case.debtor_id).where(Case.debtor_id.in_(chunk))
         ):
             case_owner[int(case_id)] = (person_of[int(debtor_id)], int(creditor_id))
     rows: list[Any] = []
-    for chunk in _chunked(sorted(case_owner)):
+    for chunk in chunks(sorted(case_owner), 2000):
         rows += conn.execute(
             select(Claim.id, Claim.case_id, Claim.principal_cents, Claim.due_date).where(
                 Claim.case_id.in_(chunk), Claim.costs_charged.is_(True)
@@ -743,10 +744,6 @@ def _cost_accounts(
         ):
             by_claim[int(claim_id)].charged_cents += int(cents or 0)
     return accounts
-
-
-def _chunked(ids: Sequence[int], size: int = 2000) -> list[Sequence[int]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def _without_stacking(

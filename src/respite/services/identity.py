@@ -41,6 +41,7 @@ from respite.domain.identity import (
 )
 from respite.errors import ConflictError, InputError
 from respite.services.people import person_key, person_of
+from respite.services.store import chunks
 
 __all__ = ["decide", "resolve", "resolve_all", "review_queue"]
 
@@ -174,14 +175,10 @@ def _candidate_pairs_of(conn: Connection, debtor_id: int, max_block: int) -> set
 # --- scoring and storing -------------------------------------------------------------
 
 
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
-    return (items[i : i + size] for i in range(0, len(items), size))
-
-
 def _known_pairs(conn: Connection, pairs: set[Pair]) -> set[Pair]:
     newer = sorted({p[0] for p in pairs})
     known: set[Pair] = set()
-    for chunk in _chunks(newer):
+    for chunk in chunks(newer, _CHUNK):
         rows = conn.execute(
             select(IdentityLink.debtor_id, IdentityLink.other_debtor_id).where(
                 IdentityLink.debtor_id.in_(chunk)
@@ -194,7 +191,7 @@ def _known_pairs(conn: Connection, pairs: set[Pair]) -> set[Pair]:
 def _load(conn: Connection, ids: Iterable[int]) -> dict[int, tuple[int, Normalised]]:
     """Person key and normalised record by debtor id."""
     out: dict[int, tuple[int, Normalised]] = {}
-    for chunk in _chunks(sorted(set(ids))):
+    for chunk in chunks(sorted(set(ids)), _CHUNK):
         rows = conn.execute(
             select(
                 Debtor.id,
@@ -236,7 +233,7 @@ class _Persons:
         self.dates: dict[int, set[Any]] = {p: set() for p in persons}
         self.groups: dict[int, set[int]] = {p: {p} for p in persons}
         owner: dict[int, int] = {}
-        for chunk in _chunks(sorted(persons)):
+        for chunk in chunks(sorted(persons), _CHUNK):
             rows = conn.execute(
                 select(Debtor.id, person_key().label("person"), Debtor.birth_date).where(
                     Debtor.id.in_(chunk) | Debtor.person_id.in_(chunk)
@@ -247,7 +244,7 @@ class _Persons:
                 if birth_date is not None:
                     self.dates[int(person)].add(birth_date)
         self.rejected: dict[int, set[int]] = defaultdict(set)
-        for chunk in _chunks(sorted(owner)):
+        for chunk in chunks(sorted(owner), _CHUNK):
             rejected = conn.execute(
                 select(IdentityLink.debtor_id, IdentityLink.other_debtor_id).where(
                     IdentityLink.status == "rejected", IdentityLink.debtor_id.in_(chunk)
@@ -358,7 +355,7 @@ def _process(
                 "decided_at": at,
             }
         )
-    for chunk in _chunks(rows):
+    for chunk in chunks(rows, _CHUNK):
         conn.execute(insert(IdentityLink), list(chunk))
     ids = _link_ids(conn, [(r["debtor_id"], r["other_debtor_id"]) for r in rows])
     _repoint(conn, persons.moves())
@@ -382,7 +379,7 @@ def _process(
 def _link_ids(conn: Connection, pairs: list[Pair]) -> dict[Pair, int]:
     wanted = set(pairs)
     out: dict[Pair, int] = {}
-    for chunk in _chunks(sorted({p[0] for p in pairs})):
+    for chunk in chunks(sorted({p[0] for p in pairs}), _CHUNK):
         rows = conn.execute(
             select(IdentityLink.id, IdentityLink.debtor_id, IdentityLink.other_debtor_id).where(
                 IdentityLink.debtor_id.in_(chunk)
@@ -464,7 +461,7 @@ def review_queue(conn: Connection) -> list[dict[str, Any]]:
     ).all()
     ids = {i for link in links for i in (link.debtor_id, link.other_debtor_id)}
     debtors: dict[int, dict[str, Any]] = {}
-    for chunk in _chunks(sorted(ids)):
+    for chunk in chunks(sorted(ids), _CHUNK):
         for row in conn.execute(
             select(*(getattr(Debtor, f) for f in _FIELDS), Debtor.person_id).where(
                 Debtor.id.in_(chunk)

@@ -20,7 +20,7 @@ instalments the payment counted towards restored from what the payment's event r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -42,7 +42,7 @@ from respite.domain.distribution import split_cents
 from respite.domain.money import Currency, Money
 from respite.errors import ConflictError, NotAllowed, ValidationError
 from respite.rules.loader import load_pack
-from respite.services.store import event_row, ledger_row, post_accrued_interest
+from respite.services.store import chunks, event_row, ledger_row, post_accrued_interest
 
 __all__ = [
     "Booked",
@@ -146,7 +146,7 @@ def book_payments(
             )
     refs = [p.source_ref for p in payments]
     existing: dict[str, tuple[int, bool]] = {}
-    for chunk in _chunks(refs, 2000):
+    for chunk in chunks(refs, 2000):
         for r in conn.execute(
             select(Payment.source_ref, Payment.id, Payment.booked).where(
                 Payment.source_ref.in_(chunk)
@@ -165,7 +165,7 @@ def book_payments(
     case_ids = sorted({p.case_id for p in todo})
     claims_by_case: dict[int, list[dict[str, Any]]] = {}
     jurisdiction: dict[int, str] = {}
-    for chunk in _chunks(case_ids, 2000):
+    for chunk in chunks(case_ids, 2000):
         rows = conn.execute(
             select(Claim, Creditor.jurisdiction)
             .join(Case, Case.id == Claim.case_id)
@@ -267,16 +267,7 @@ def _allocate_domain(
     credit = result.unallocated.minor_units if result.unallocated.is_positive else 0
     if credit:
         _pay(claims[-1], credit, [], p.on, p.source_ref, credit=True)
-    return Booked(
-        p.source_ref,
-        p.case_id,
-        p.amount_cents,
-        totals[Bucket.COSTS],
-        totals[Bucket.INTEREST],
-        totals[Bucket.PRINCIPAL],
-        credit,
-        tuple(result.reasons),
-    )
+    return _booked(p, totals, credit, tuple(result.reasons))
 
 
 def _allocate_multi(
@@ -336,15 +327,21 @@ def _allocate_multi(
             _pay(c, sum(cents for _, cents in parts), parts, p.on, p.source_ref)
     if remaining > 0:
         _pay(claims[-1], remaining, [], p.on, p.source_ref, credit=True)
+    return _booked(p, totals, max(remaining, 0), tuple(reasons))
+
+
+def _booked(
+    p: NewPayment, totals: Mapping[Bucket, int], credit: int, reasons: tuple[str, ...]
+) -> Booked:
     return Booked(
         p.source_ref,
         p.case_id,
         p.amount_cents,
-        totals[Bucket.COSTS],
-        totals[Bucket.INTEREST],
-        totals[Bucket.PRINCIPAL],
-        max(remaining, 0),
-        tuple(reasons),
+        totals.get(Bucket.COSTS, 0),
+        totals.get(Bucket.INTEREST, 0),
+        totals.get(Bucket.PRINCIPAL, 0),
+        credit,
+        reasons,
     )
 
 
@@ -369,16 +366,7 @@ def _allocate_single(claim: dict[str, Any], p: NewPayment, order: tuple[Bucket, 
     if left:
         _pay(claim, left, [], p.on, p.source_ref, credit=True)
     totals = dict(parts)
-    return Booked(
-        p.source_ref,
-        p.case_id,
-        p.amount_cents,
-        totals.get(Bucket.COSTS, 0),
-        totals.get(Bucket.INTEREST, 0),
-        totals.get(Bucket.PRINCIPAL, 0),
-        left,
-        reasons,
-    )
+    return _booked(p, totals, left, reasons)
 
 
 def _payment_event(
@@ -439,14 +427,14 @@ STATE = (
 
 def _write(conn: Connection, claims: list[dict[str, Any]]) -> None:
     entries = [e for c in claims for e in c.pop("_ledger", [])]
-    for chunk in _chunks(entries, 5000):
+    for chunk in chunks(entries, 5000):
         bulk_insert(conn, LedgerEntry, chunk)
     bulk_update(conn, Claim, "id", [{"id": c["id"], **{k: c[k] for k in STATE}} for c in claims])
 
 
 def _load_instalments(conn: Connection, case_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
     out: dict[int, list[dict[str, Any]]] = {}
-    for chunk in _chunks(list(case_ids), 2000):
+    for chunk in chunks(list(case_ids), 2000):
         rows = conn.execute(
             select(
                 Instalment.id,
@@ -662,7 +650,3 @@ def book_scheduled_payments(conn: Connection, on: date, *, now: datetime) -> int
         ):
             booked += 1
     return booked
-
-
-def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]

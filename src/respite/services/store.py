@@ -40,6 +40,7 @@ __all__ = [
     "NewCase",
     "NewClaim",
     "NewDebtor",
+    "chunks",
     "ensure_creditor",
     "event_row",
     "identity_key",
@@ -135,7 +136,7 @@ def upsert_debtors(
     """Ids by identity key; known debtors are reused, new ones inserted."""
     keys = sorted({d.identity_key for d in debtors})
     known: dict[str, int] = {}
-    for chunk in _chunks(keys, 5000):
+    for chunk in chunks(keys, 5000):
         rows = conn.execute(
             select(Debtor.identity_key, Debtor.id).where(Debtor.identity_key.in_(chunk))
         )
@@ -168,7 +169,7 @@ def upsert_debtors(
                     "created_at": now,
                 }
             )
-        for chunk in _chunks(rows_out, 5000):
+        for chunk in chunks(rows_out, 5000):
             conn.execute(insert(Debtor), chunk)
     return known
 
@@ -274,7 +275,7 @@ def open_cases(
         (LedgerEntry, ledger_rows),
         (Event, event_rows),
     ):
-        for chunk in _chunks(rows, 5000):
+        for chunk in chunks(rows, 5000):
             conn.execute(insert(table), chunk)
     return ids
 
@@ -327,7 +328,8 @@ def _next_id(conn: Connection, model: type[Case] | type[Claim] | type[Debtor]) -
     return int(current or 0) + 1
 
 
-def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    """``items`` in slices of at most ``size`` (bounded IN lists and batches)."""
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
