@@ -439,19 +439,19 @@ def _propose(
         anchor = pos.cases[0].case_id
         conn.execute(
             insert(OutboxMessage).values(
-                case_id=anchor,
-                business_date=on,
-                kind="review",
-                channel="agent",
-                template="plan_review",
-                brand="agency",
-                status="queued",
-                dedupe_key=f"plan-review:{plan_id}",
-                payload={
-                    "plan": plan_id,
-                    "statement": pos.statement_id,
-                    "reasons": list(decision.reasons),
-                },
+                **outbox_row(
+                    anchor,
+                    on,
+                    "review",
+                    "agent",
+                    "plan_review",
+                    f"plan-review:{plan_id}",
+                    {
+                        "plan": plan_id,
+                        "statement": pos.statement_id,
+                        "reasons": list(decision.reasons),
+                    },
+                )
             )
         )
         conn.execute(
@@ -675,15 +675,15 @@ def defer(
         if decision.route is Route.REVIEW:
             conn.execute(
                 insert(OutboxMessage).values(
-                    case_id=case_id,
-                    business_date=on,
-                    kind="review",
-                    channel="agent",
-                    template="deferral_review",
-                    brand="agency",
-                    status="queued",
-                    dedupe_key=f"deferral-review:{case_id}:{on.isoformat()}",
-                    payload={"days": days, "reasons": list(decision.reasons)},
+                    **outbox_row(
+                        case_id,
+                        on,
+                        "review",
+                        "agent",
+                        "deferral_review",
+                        f"deferral-review:{case_id}:{on.isoformat()}",
+                        {"days": days, "reasons": list(decision.reasons)},
+                    )
                 )
             )
             conn.execute(

@@ -54,7 +54,7 @@ from respite.domain.money import Currency, Money
 from respite.domain.references import case_payment_references
 from respite.errors import ConflictError, InputError, ValidationError
 from respite.services.agency import Agency, agency_from_env, clean_bic, clean_iban
-from respite.services.store import event_row
+from respite.services.store import event_row, outbox_row
 
 __all__ = [
     "DEFAULT_PRENOTIFICATION_DAYS",
@@ -379,19 +379,7 @@ def prenotify(
             "iban_end": (d.iban or "")[-4:],
             "reference": case_payment_references(d.case_id).rf,
         }
-        rows.append(
-            {
-                "case_id": d.case_id,
-                "business_date": on,
-                "kind": "message",
-                "channel": "email",
-                "template": PRENOTE_TEMPLATE,
-                "brand": "agency",
-                "status": "queued",
-                "dedupe_key": key,
-                "payload": payload,
-            }
-        )
+        rows.append(outbox_row(d.case_id, on, "message", "email", PRENOTE_TEMPLATE, key, payload))
         queued.append(payload)
     if rows:
         conn.execute(insert(OutboxMessage), rows)
