@@ -77,9 +77,10 @@ class PlanPolicy:
             made = cls(**values)  # type: ignore[arg-type]
         except TypeError as exc:
             raise ValidationError(f"creditor policy: {exc}") from None
+        defaults = cls()
         for name in cls.__dataclass_fields__:
             value = getattr(made, name)
-            if isinstance(value, bool) != isinstance(getattr(cls(), name), bool):
+            if isinstance(value, bool) != isinstance(getattr(defaults, name), bool):
                 raise ValidationError(f"creditor policy: {name} has the wrong type")
             if not isinstance(value, bool) and (not isinstance(value, int) or value < 0):
                 raise ValidationError(f"creditor policy: {name} must be a whole number ≥ 0")
