@@ -32,12 +32,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
+    "AccessCode",
     "BankEntry",
     "BankStatement",
     "Base",
     "BudgetStatement",
+    "CallTask",
     "Case",
     "Claim",
+    "ContactDecision",
+    "ContactPreference",
     "CostWaiver",
     "Creditor",
     "CycleRun",
@@ -51,11 +55,13 @@ __all__ = [
     "Instalment",
     "LedgerEntry",
     "Mandate",
+    "Message",
     "OutboxMessage",
     "Payment",
     "Payout",
     "Plan",
     "PlanCase",
+    "PrintBatch",
     "Referral",
     "Refund",
 ]
@@ -260,6 +266,11 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(20), default="queued")
     dedupe_key: Mapped[str] = mapped_column(String(120))
     payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    # The message that carries this action once the communications engine has taken it
+    # (several outbox rows of one person and day become one message).
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", name="fk_outbox_message"), index=True
+    )
 
 
 class Instalment(Base):
@@ -595,3 +606,149 @@ class Payout(Base):
     message_id: Mapped[str] = mapped_column(String(35))
     version: Mapped[str] = mapped_column(String(20))  # pain.001.001.03 | pain.001.001.09
     created_on: Mapped[date] = mapped_column(Date)
+
+
+# --- communications (issue 6) -----------------------------------------------------------
+
+
+class ContactPreference(Base):
+    """A person's channel choices: the preferred channel, consent and opt-out per channel.
+
+    Keyed on the person (``COALESCE(debtors.person_id, debtors.id)``), so an opt-out given
+    to one creditor's case holds for every creditor's case of the same person.
+    """
+
+    __tablename__ = "contact_preferences"
+    __table_args__ = (
+        UniqueConstraint("person_id", "channel", name="uq_contact_preference"),
+        CheckConstraint(
+            "status IN ('consented', 'opted_out', 'preferred')", name="contact_preference_status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("debtors.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))  # email | sms | post | phone
+    status: Mapped[str] = mapped_column(String(20))
+    recorded_on: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(100))  # who recorded it: creditor, portal, agent
+
+
+class Message(Base):
+    """One message to one person on one channel: consolidated from outbox rows of one day.
+
+    ``status``: queued → sent → delivered, or deferred (a guardrail said *not now*; tried
+    again from ``next_attempt_at``), blocked (a guardrail said *not while this lasts*: a
+    hold or an opt-out; kept and re-checked at every run, never dropped), bounced / failed
+    (permanent; a fallback message on another channel takes over: ``fallback_of``).
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_message_dedupe"),
+        Index("ix_messages_person", "person_id", "sent_at"),
+        Index("ix_messages_status", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("debtors.id"))
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id"))
+    case_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    business_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20))  # message | call_task
+    channel: Mapped[str] = mapped_column(String(20))  # email | sms | post | phone
+    template: Mapped[str] = mapped_column(String(60))
+    tone: Mapped[str] = mapped_column(String(20), default="neutral")
+    language: Mapped[str] = mapped_column(String(5))
+    brand: Mapped[str] = mapped_column(String(20))  # agency | creditor
+    creditor_id: Mapped[int | None] = mapped_column(ForeignKey("creditors.id"))
+    source: Mapped[str] = mapped_column(String(20), default="strategy")  # strategy|agent|portal
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    provider_ref: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body_text: Mapped[str | None] = mapped_column(Text)
+    # Readability of the rendered text (Flesch reading ease, language-specific formula,
+    # in hundredths so that no float is stored) and whether it meets the B1 threshold.
+    readability_centi: Mapped[int | None] = mapped_column(Integer)
+    b1: Mapped[bool | None] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
+    fallback_of: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", name="fk_messages_fallback")
+    )
+    dedupe_key: Mapped[str] = mapped_column(String(160))
+    payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class ContactDecision(Base):
+    """Every guardrail decision on a message: sent, deferred or blocked, and the rule."""
+
+    __tablename__ = "contact_decisions"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('send', 'defer', 'block')", name="contact_decision_outcome"),
+        Index("ix_contact_decisions_message", "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("debtors.id"))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    business_date: Mapped[date] = mapped_column(Date)
+    outcome: Mapped[str] = mapped_column(String(10))
+    rule: Mapped[str] = mapped_column(String(60))
+    reason: Mapped[str] = mapped_column(Text)
+    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CallTask(Base):
+    """A phone call for an agent, with its script; the outcome is logged when done."""
+
+    __tablename__ = "call_tasks"
+    __table_args__ = (Index("ix_call_tasks_open", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("debtors.id"))
+    case_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    script: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | done
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    agent: Mapped[str | None] = mapped_column(String(100))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class PrintBatch(Base):
+    """The day's letters: one PDF for the print house and a CSV manifest beside it."""
+
+    __tablename__ = "print_batches"
+    __table_args__ = (UniqueConstraint("business_date", name="uq_print_batch_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    letters: Mapped[int] = mapped_column(Integer)
+    pages: Mapped[int] = mapped_column(Integer)
+    pdf_path: Mapped[str] = mapped_column(String(500))
+    manifest_path: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AccessCode(Base):
+    """A one-time portal login code printed on a letter; only its argon2id hash is kept."""
+
+    __tablename__ = "access_codes"
+    __table_args__ = (Index("ix_access_codes_case", "case_id", "expires_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    code_hash: Mapped[str] = mapped_column(String(200))
+    issued_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
