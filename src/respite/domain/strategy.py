@@ -22,6 +22,9 @@ __all__ = ["ACTIONS", "Step", "Strategy", "due_steps"]
 ACTIONS = ("message", "call_task", "review")
 
 
+TONES = ("neutral", "supportive")
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     id: str
@@ -33,8 +36,13 @@ class Step:
     brand: str = "agency"
     advance_to: Stage | None = None
     min_outstanding: Decimal | None = None
+    # The wording of the message: "supportive" puts help first (the messaging engine also
+    # chooses it for a person who was ever flagged vulnerable).
+    tone: str = "neutral"
 
     def __post_init__(self) -> None:
+        if self.tone not in TONES:
+            raise ValidationError(f"step {self.id}: tone must be one of {', '.join(TONES)}")
         if self.after_days < 0:
             raise ValidationError(f"step {self.id}: after_days must not be negative")
         if self.action not in ACTIONS:

@@ -91,6 +91,7 @@ Behaviour (who pays when)
 
 from __future__ import annotations
 
+import base64
 import math
 import random
 import unicodedata
@@ -923,6 +924,7 @@ def generate_portfolio(
                     "payout_bic": "INGBNL2A",
                     "commission_basis_points": 1500,
                 },
+                branding=_demo_branding(name, number),
             )
             made.append(
                 _Creditor(
@@ -958,6 +960,42 @@ def generate_portfolio(
         business_debtors=tally.business,
         cross_creditor_debtors=tally.cross,
     )
+
+
+# Early messages go out under the creditor's own brand (white label): a colour, a sender
+# and a simple logo (the initials in a square) per demo creditor.
+_BRAND_COLOURS = (
+    "#1d4f91",
+    "#0b6e4f",
+    "#8a3b12",
+    "#5b2a86",
+    "#005f73",
+    "#9b2226",
+    "#3a5a40",
+    "#6c584c",
+)
+
+
+def _demo_branding(name: str, number: int) -> dict[str, object]:
+    colour = _BRAND_COLOURS[(number - 1) % len(_BRAND_COLOURS)]
+    initials = "".join(w[0] for w in name.split()[:2]).upper() or "C"
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40">'
+        f'<rect width="40" height="40" rx="6" fill="{colour}"/>'
+        f'<text x="20" y="26" font-family="sans-serif" font-size="16" fill="#fff" '
+        f'text-anchor="middle">{initials}</text></svg>'
+    )
+    slug = _fold(name)[:30] or f"creditor{number}"
+    return {
+        "name": name,
+        "sender_name": name,
+        "sender_email": f"billing@{slug}.example",
+        "primary_color": colour,
+        "accent_color": "#f4f6f8",
+        "logo_data_uri": "data:image/svg+xml;base64,"
+        + base64.b64encode(svg.encode("utf-8")).decode("ascii"),
+        "footer": f"{name} has asked Respite to contact you about this account.",
+    }
 
 
 @dataclass(slots=True)

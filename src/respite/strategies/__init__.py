@@ -67,6 +67,7 @@ def load_strategy(name: str, version: int | None = None) -> Strategy:
                 channel=str(s["channel"]),
                 template=str(s["template"]),
                 brand=str(s.get("brand", "agency")),
+                tone=str(s.get("tone", "neutral")),
                 advance_to=Stage(s["advance_to"]) if "advance_to" in s else None,
                 min_outstanding=Decimal(str(s["min_outstanding"]))
                 if "min_outstanding" in s

@@ -100,14 +100,30 @@ def simulate(
     start: Annotated[str, typer.Option("--from", help="First business date (YYYY-MM-DD).")],
     days: Annotated[int, typer.Option(help="Number of days to simulate.")] = 90,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send", help="After each night, deliver its messages at 09:00 (`respite send`)."
+        ),
+    ] = False,
 ) -> None:
     """Run day after day: book the day's payments, then the nightly cycle (demo and tests)."""
+    from contextlib import ExitStack
+    from datetime import time
+
+    from respite.entrypoints.cli.messaging import build_channels, print_send_totals
+    from respite.services import messaging
+
     first = parse_date(start, "--from")
     if days < 1:
         raise InputError("must be at least 1", field="--days")
-    with open_database() as engine:
+    with open_database() as engine, ExitStack() as stack:
         total = CycleReport(first, 0, 1)
         booked = 0
+        sends: list[messaging.SendReport] = []
+        if send:
+            channels, print_dir = build_channels(stack)
+            settings = messaging.settings_from_env()
         with _progress(days, "simulating", quiet=quiet) as bar:
             task = bar.add_task("days", total=days)
             for n in range(days):
@@ -116,9 +132,22 @@ def simulate(
                     booked += book_scheduled_payments(conn, on, now=datetime.now(UTC))
                     booked += pay_plan_instalments(conn, on, now=datetime.now(UTC))
                 total.merge(run_cycle(engine, on))
+                if send:
+                    sends.append(
+                        messaging.send_day(
+                            engine,
+                            on,
+                            time(9),
+                            channels,
+                            settings,
+                            print_dir=print_dir / "batches",
+                        )
+                    )
                 bar.advance(task)
         typer.echo(f"simulated {days} days from {first}: {booked} payments booked")
         _print_report(total, nights=days)
+        if send:
+            print_send_totals(sends)
 
 
 def summary(
