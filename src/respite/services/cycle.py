@@ -60,7 +60,9 @@ from respite.errors import ConflictError, InputError, NotAllowed, RuleCoverageEr
 from respite.rules.loader import load_pack
 from respite.rules.packs import CostMethod, RulePack
 from respite.services.calculators import cost_date, costs_per_claim
+from respite.services.compliance import blocked_cases
 from respite.services.plans import follow_up_plans
+from respite.services.screening import screen_pending
 from respite.services.store import (
     chunks,
     event_row,
@@ -217,6 +219,9 @@ def run_cycle(
             progress(len(ids))
         if after_batch:
             after_batch(report.batches)
+    # Cases that entered legal_screening (tonight or earlier) are screened; a person decides.
+    for outcome, count in screen_pending(engine, on, at=now(), shard=shard, shards=shards).items():
+        report.actions[f"screening:{outcome}"] += count
     _mark_run(engine, on, shard, shards, "done", now())
     return report
 
@@ -350,6 +355,7 @@ def _process_batch(
             )
         )
     }
+    blocked = blocked_cases(conn, cases, on, at)  # Wki: no action without a registration
     claims_by_case: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in _raw_rows(conn, CLAIMS_SQL, (lo, hi), CLAIM_DATES):
         if row["case_id"] in cases:
@@ -371,7 +377,7 @@ def _process_batch(
         frozen = on_hold or bool(case["interest_frozen"])
         for claim in claims:
             _accrue(claim, pack, ctx, frozen, ledger, report)
-        if on_hold:
+        if on_hold or case_id in blocked:
             # Holds stop the clock: a held night does not count toward the strategy's
             # waits, so the effective start of the stage moves on with the calendar.
             last = case["last_cycle_date"]
@@ -887,6 +893,7 @@ def _run_strategy(
             "version": strategy.version,
             "step": step.id,
             "outstanding": f"{outstanding:.2f}",
+            "tone": step.tone,
         }
         outbox.append(
             outbox_row(
