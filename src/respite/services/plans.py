@@ -521,6 +521,7 @@ def _activate(
                     "months": plan.months,
                     "instalment": _cents(plan.instalment_cents, plan.currency),
                     "first_due": plan.first_due.isoformat(),
+                    "interest_frozen": bool(plan.interest_frozen),
                 },
             )
             for c in cases

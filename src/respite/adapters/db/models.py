@@ -237,7 +237,10 @@ class Event(Base):
     """The case timeline: who, when, what, why. Append-only (database triggers)."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_case", "case_id", "id"),)
+    __table_args__ = (
+        Index("ix_events_case", "case_id", "id"),
+        Index("ix_events_kind_date", "kind", "business_date", "case_id"),  # social report
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))

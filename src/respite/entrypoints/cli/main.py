@@ -28,11 +28,17 @@ from respite.entrypoints.cli.cycle import summary as summary_command
 from respite.entrypoints.cli.debtors import debtor_app
 from respite.entrypoints.cli.demodata import demo_data as demo_data_command
 from respite.entrypoints.cli.intake import import_app
+from respite.entrypoints.cli.messaging import calls_app, contact_app, messages_app
+from respite.entrypoints.cli.messaging import letter as letter_command
+from respite.entrypoints.cli.messaging import mail_sink as mail_sink_command
+from respite.entrypoints.cli.messaging import send as send_command
 from respite.entrypoints.cli.options import date_or_today, parse_date
 from respite.entrypoints.cli.payment import payment_app
 from respite.entrypoints.cli.payouts import payout_app
 from respite.entrypoints.cli.plans import plan_app
 from respite.entrypoints.cli.referrals import referral_app
+from respite.entrypoints.cli.report import report_app
+from respite.entrypoints.cli.screening import court_costs_command, legal_app, screen_command
 from respite.entrypoints.cli.sepa import sepa_app
 from respite.entrypoints.cli.worker import worker as worker_command
 from respite.errors import ConflictError, InputError, NotAllowed, RespiteError
@@ -60,8 +66,18 @@ app.add_typer(sepa_app, name="sepa")
 app.add_typer(bank_app, name="bank")
 app.add_typer(payout_app, name="payout")
 app.add_typer(payment_app, name="payment")
+app.add_typer(report_app, name="report")
+app.add_typer(messages_app, name="messages")
+app.add_typer(contact_app, name="contact")
+app.add_typer(calls_app, name="calls")
+app.command("send")(send_command)
+app.command("letter")(letter_command)
+app.command("mail-sink")(mail_sink_command)
 calc.command("protected-income")(protected_income_command)
 calc.command("budget")(budget_check_command)
+calc.command("court-costs")(court_costs_command)
+app.command("screen")(screen_command)
+app.add_typer(legal_app, name="legal")
 app.command("cycle")(cycle_command)
 app.command("worker")(worker_command)
 app.command("simulate")(simulate_command)
