@@ -352,6 +352,9 @@ def cached_sqlite(cases: int, work: Path) -> tuple[str, int, float]:
             found = None
         db.close()
         if found and found[0] == cases:
+            engine = make_engine(f"sqlite:///{path}")
+            upgrade(engine)  # the cached copy follows later migrations
+            engine.dispose()
             return f"sqlite:///{path}", int(found[1]), 0.0
     t = time.perf_counter()
     written = build_sqlite(path, cases)
@@ -381,23 +384,50 @@ def build_postgresql(url: str, cases: int) -> tuple[int, float]:
             written += len(rows) if table == "events" else 0
         conn.execute("CREATE INDEX ix_events_case ON events (case_id, id)")
         conn.execute("CREATE INDEX ix_events_kind_date ON events (kind, business_date, case_id)")
+        conn.execute("CREATE TABLE bench_meta (cases INTEGER, events INTEGER)")
+        conn.execute("INSERT INTO bench_meta VALUES (%s, %s)", (cases, written))
         conn.commit()
     analyze(make_engine(url))
     return written, time.perf_counter() - t
 
 
+PG_DATABASE = "respite_bench_social"
+
+
 def pg_scratch_url() -> str:
+    admin_url = os.environ.get("RESPITE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    return make_url(admin_url).set(database=PG_DATABASE).render_as_string(hide_password=False)
+
+
+def cached_postgresql(cases: int) -> tuple[str, int, float]:
+    """The PostgreSQL portfolio: reused while it holds the same number of cases (and is
+    migrated to the current schema), else built afresh in its own database."""
+    url = pg_scratch_url()
     admin_url = os.environ.get("RESPITE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
     admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text('DROP DATABASE IF EXISTS "respite_bench_social" WITH (FORCE)'))
-        conn.execute(text('CREATE DATABASE "respite_bench_social"'))
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": PG_DATABASE}
+        ).first()
+    if exists:
+        engine = make_engine(url)
+        try:
+            with engine.connect() as conn:
+                found = conn.execute(text("SELECT cases, events FROM bench_meta")).first()
+        except Exception:  # an unfinished build: start again
+            found = None
+        engine.dispose()
+        if found and int(found[0]) == cases:
+            engine = make_engine(url)
+            upgrade(engine)
+            engine.dispose()
+            return url, int(found[1]), 0.0
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{PG_DATABASE}"'))
     admin.dispose()
-    return (
-        make_url(admin_url)
-        .set(database="respite_bench_social")
-        .render_as_string(hide_password=False)
-    )
+    written, built = build_postgresql(url, cases)
+    return url, written, built
 
 
 def measure(url: str, events: int, label: str) -> None:
@@ -464,9 +494,9 @@ def main() -> None:
                 f"\n[sqlite] portfolio {how}: {events:,} events in {url.removeprefix('sqlite:///')}"
             )
         else:
-            url = pg_scratch_url()
-            events, built = build_postgresql(url, args.cases)
-            print(f"\n[postgresql] portfolio built in {built:.0f} s: {events:,} events")
+            url, events, built = cached_postgresql(args.cases)
+            how = f"built in {built:.0f} s" if built else "reused"
+            print(f"\n[postgresql] portfolio {how}: {events:,} events in {PG_DATABASE}")
         measure(url, events, kind)
 
 

@@ -245,9 +245,14 @@ METRICS: Final[tuple[Metric, ...]] = (
         RELIEF,
         "Interest not charged because of freezes",
         Unit.MONEY,
-        """Statutory interest that would have accrued on frozen or held days: the sum of
-        `interest_not_charged` events (`amount_cents`) dated in the period. The nightly
-        cycle is to write these events; until it does, this figure is zero.""",
+        """Statutory interest the nightly cycle did not charge because the dossier's
+        interest was frozen by a payment plan or the dossier was on hold: the same rates,
+        base and rounding as its own accrual (nothing capitalised during the freeze). The
+        cycle records it per dossier as `interest_not_charged` events (`amount_cents`, whole
+        cents, over the days `from`-`to`) on the first night of each month, on the night a
+        freeze or hold has ended and when the dossier closes; the figure is the sum of those
+        dated in the period. Days of a freeze still running at the period's end count in
+        the period in which they are recorded.""",
     ),
     _m(
         "costs_not_charged",
@@ -293,8 +298,10 @@ METRICS: Final[tuple[Metric, ...]] = (
         SUPPORT,
         "Referrals accepted by debt counselling",
         Unit.COUNT,
-        """`referral_accepted` events dated in the period (the counsellor confirmed that
-        they took the person on). Zero until acceptances are recorded.""",
+        """`referral_accepted` events dated in the period: when a debt counsellor confirms
+        that they took a referred person on (`respite referral accept`), one such event is
+        written on each of the person's open dossiers: the figure counts dossiers, so a
+        person with dossiers at two creditors counts once at each.""",
     ),
     _m(
         "vulnerability_reviews",

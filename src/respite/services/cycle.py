@@ -8,6 +8,10 @@ For every open case, for one business date D:
    whole cents when a month ends, on each anniversary of default (where NL capitalises it,
    art. 6:119 lid 2 BW) and before a payment is allocated. Nightly accrual therefore adds up
    to the calculator's figure for the same period (within the final cent's rounding).
+   On a frozen or held night the same rates and base give what *would* have accrued; it is
+   kept per claim (``frozen_interest_micros``) and recorded as one ``interest_not_charged``
+   event per case, in whole cents, when a month ends, when the freeze or hold ends and when
+   the case closes (:func:`_record_not_charged`).
 2. **Collection costs** are charged once per claim, only from ``costs_chargeable_from``
    (set when the formal notice went out, by the jurisdiction's term rule; at once where the
    law needs no notice, e.g. NL business debtors), by the jurisdiction's aggregation rule
@@ -64,6 +68,7 @@ from respite.services.compliance import blocked_cases
 from respite.services.plans import follow_up_plans
 from respite.services.screening import screen_pending
 from respite.services.store import (
+    MICROS,
     chunks,
     event_row,
     ledger_row,
@@ -87,6 +92,8 @@ class CycleReport:
     cases: int = 0
     batches: int = 0
     interest_posted_cents: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # Interest a freeze or hold kept off the ledger, recorded tonight (see _record_not_charged).
+    interest_not_charged_cents: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     costs_charged_cents: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     transitions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     actions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -103,6 +110,7 @@ class CycleReport:
         self.batches += other.batches
         for mine, theirs in (
             (self.interest_posted_cents, other.interest_posted_cents),
+            (self.interest_not_charged_cents, other.interest_not_charged_cents),
             (self.costs_charged_cents, other.costs_charged_cents),
             (self.transitions, other.transitions),
             (self.actions, other.actions),
@@ -126,6 +134,9 @@ class CycleReport:
             "batches": self.batches,
             "interest_posted": {
                 k: _cents(v) for k, v in sorted(self.interest_posted_cents.items())
+            },
+            "interest_not_charged": {
+                k: _cents(v) for k, v in sorted(self.interest_not_charged_cents.items())
             },
             "costs_charged": {k: _cents(v) for k, v in sorted(self.costs_charged_cents.items())},
             "transitions": dict(sorted(self.transitions.items())),
@@ -323,6 +334,8 @@ CLAIM_COLUMNS = (
     Claim.credit_cents,
     Claim.last_seq,
     Claim.principal_cents,
+    Claim.frozen_interest_micros,
+    Claim.frozen_interest_from,
 )
 CLAIM_STATE = (
     "interest_accrued_to",
@@ -333,6 +346,8 @@ CLAIM_STATE = (
     "open_interest_cents",
     "open_costs_cents",
     "last_seq",
+    "frozen_interest_micros",
+    "frozen_interest_from",
 )
 
 
@@ -410,6 +425,9 @@ def _process_batch(
         )
         if claims and all(_settled(c) for c in claims) and case["stage"] != Stage.CLOSED:
             _close_paid(case, on, events, outbox, case_updates, report, at, forgiven=forgiven)
+        if claims:
+            closing = bool(case_updates.get(case_id, {}).get("closed"))
+            _record_not_charged(case_id, claims, on, frozen, closing, events, report, at)
 
     _flush(conn, claims_by_case, ledger, events, outbox, case_updates)
     if waivers:
@@ -433,7 +451,7 @@ CASE_DATES = ("stage_since", "last_cycle_date", "costs_chargeable_from")
 CLAIMS_SQL = (
     f"SELECT {', '.join(c.key for c in CLAIM_COLUMNS)} FROM claims WHERE case_id BETWEEN ? AND ?"  # noqa: S608
 )
-CLAIM_DATES = ("default_start", "due_date", "interest_accrued_to")
+CLAIM_DATES = ("default_start", "due_date", "interest_accrued_to", "frozen_interest_from")
 
 
 def _raw_rows(
@@ -523,9 +541,12 @@ def _accrue(
 ) -> None:
     on = ctx.on
     start: date = claim["interest_accrued_to"]
+    claim["night_from"] = start  # where tonight's days begin (not stored)
     if start >= on:
         return
     if frozen or claim["open_principal_cents"] == 0:
+        if frozen and claim["open_principal_cents"] > 0:
+            _not_charged(claim, pack, ctx, start, report)
         claim["interest_accrued_to"] = on  # frozen days pass without interest
         return
     kind = "commercial" if claim["interest_kind"] == "commercial" else "consumer"
@@ -561,6 +582,87 @@ def _accrue(
     claim["interest_accrued_to"] = on
     if (start.year, start.month) != (on.year, on.month):
         _post_interest(claim, on, ledger, report, "interest for the month")
+
+
+def _not_charged(
+    claim: dict[str, Any], pack: RulePack, ctx: _Context, start: date, report: CycleReport
+) -> None:
+    """What ``[start, on)`` would have accrued had the dossier not been frozen or on hold.
+
+    The rates, the base (open principal plus the capitalised interest still open) and the
+    rounding of :func:`_accrue`, in micro-cents, without capitalising on an anniversary
+    that falls in the freeze (nothing is capitalised while interest stands still).
+    """
+    kind = "commercial" if claim["interest_kind"] == "commercial" else "consumer"
+    base = claim["open_principal_cents"] + min(
+        claim["capitalised_cents"], claim["open_interest_cents"]
+    )
+    try:
+        num = ctx.rate_num(pack, kind, start, ctx.on)
+    except RuleCoverageError as exc:
+        report.warnings[f"interest not charged not computed: {exc}"] += 1
+        return
+    claim["frozen_interest_micros"] += base * num * 100 // 365
+    if claim["frozen_interest_from"] is None:
+        claim["frozen_interest_from"] = start
+
+
+def _record_not_charged(
+    case_id: int,
+    claims: list[dict[str, Any]],
+    on: date,
+    frozen: bool,
+    closing: bool,
+    events: list[dict[str, Any]],
+    report: CycleReport,
+    at: datetime,
+) -> None:
+    """Record the interest not charged on the case's frozen or held days so far.
+
+    Once a month (the first night of the next month, as interest is posted), when the
+    freeze or hold has ended and when the case closes: one ``interest_not_charged`` event
+    per currency, dated tonight, with the whole cents over the days ``from``–``to``; the
+    sub-cent rest of each claim stays carried into its next freeze.
+    """
+    started = [c["frozen_interest_from"] for c in claims if c["frozen_interest_from"] is not None]
+    if not started:
+        return
+    since = min(started)
+    if frozen and not closing and (since.year, since.month) == (on.year, on.month):
+        return
+    by_currency: dict[str, int] = defaultdict(int)
+    # The last day counted: yesterday if tonight was frozen, else the day before tonight's
+    # (charged) days began.
+    last = since
+    for claim in claims:
+        if claim["frozen_interest_from"] is None:
+            continue
+        cents, claim["frozen_interest_micros"] = divmod(claim["frozen_interest_micros"], MICROS)
+        claim["frozen_interest_from"] = None
+        by_currency[claim["currency"]] += cents
+        end = on if frozen else claim.get("night_from", on)
+        last = max(last, end - timedelta(days=1))
+    for currency, cents in sorted(by_currency.items()):
+        if cents <= 0:
+            continue
+        report.interest_not_charged_cents[currency] += cents
+        events.append(
+            _event(
+                case_id,
+                on,
+                at,
+                "interest_not_charged",
+                f"statutory interest not charged on frozen or held days "
+                f"{since.isoformat()} to {last.isoformat()}",
+                {},
+                {
+                    "amount_cents": cents,
+                    "currency": currency,
+                    "from": since.isoformat(),
+                    "to": last.isoformat(),
+                },
+            )
+        )
 
 
 def _next_anniversary(default_start: date, after: date) -> date:
@@ -1057,7 +1159,18 @@ LEDGER_FIELDS = (
 LEDGER_INSERT = f"INSERT INTO ledger_entries ({', '.join(LEDGER_FIELDS)}) VALUES ({', '.join('?' for _ in LEDGER_FIELDS)})"  # noqa: S608
 
 
-CLAIM_STATE_TYPES = ("date", "bigint", "bigint", "bigint", "boolean", "bigint", "bigint", "integer")
+CLAIM_STATE_TYPES = (
+    "date",
+    "bigint",
+    "bigint",
+    "bigint",
+    "boolean",
+    "bigint",
+    "bigint",
+    "integer",
+    "bigint",
+    "date",
+)
 
 
 def _copy_claims_and_ledger(

@@ -4,7 +4,10 @@ A referral is made for a *person* (every debtor record of theirs, see
 :mod:`respite.services.people`), not for one case: while a debt counsellor works on the
 person's debts, every open case with every creditor is put on a ``debt_counselling`` hold
 (interest and every strategy step stop, :mod:`respite.domain.lifecycle`), each with its
-own event in the case timeline. Closing the referral lifts those holds again.
+own event in the case timeline. When the debt counsellor takes the person on, the
+acceptance is recorded (:func:`accept_referral`: a ``referral_accepted`` event on each of
+the person's open cases; the holds stay while counselling runs). Closing the referral
+lifts those holds again.
 
 Every function works inside the caller's transaction (``with engine.begin() as conn``),
 so a referral and all its holds are stored together or not at all.
@@ -25,6 +28,7 @@ from respite.adapters.db.models import (
     Claim,
     Creditor,
     Debtor,
+    Event,
     Hold,
     LedgerEntry,
     Referral,
@@ -48,6 +52,7 @@ from respite.errors import (
 from respite.rules.debt_help import load_debt_help, repayment_term_months
 from respite.services.cases import lift_hold_in, place_hold_in
 from respite.services.people import debtor_ids_of_person, open_case_ids_of_person, person_of
+from respite.services.store import event_row
 
 __all__ = [
     "ClaimStatement",
@@ -55,6 +60,7 @@ __all__ = [
     "StatementDebtor",
     "StatementLine",
     "StatementTotals",
+    "accept_referral",
     "assess",
     "claim_statement",
     "close_referral",
@@ -348,6 +354,63 @@ def close_referral(
     )
     row = conn.execute(select(Referral.__table__).where(Referral.id == referral_id)).one()
     return {**_referral_dict(row), "holds_lifted": lifted}
+
+
+def accept_referral(
+    conn: Connection,
+    referral_id: int,
+    *,
+    on: date,
+    actor: str,
+    at: datetime,
+    reason: str = "",
+) -> dict[str, Any]:
+    """Record that the debt counsellor took the person on.
+
+    One ``referral_accepted`` event (``after.referral``) on each open case of the person,
+    dated ``on``; the referral stays open and its holds stay while counselling runs.
+    Raises ``InputError`` for an unknown referral, ``ConflictError`` for a closed referral
+    or one accepted before, and ``ValidationError`` for a date before the referral.
+    """
+    row = conn.execute(select(Referral.__table__).where(Referral.id == referral_id)).first()
+    if row is None:
+        raise InputError(f"no referral with id {referral_id}", field="referral")
+    if row.status != "open":
+        raise ConflictError(f"referral {referral_id} is closed; a closed referral is not accepted")
+    if on < row.created_on:
+        raise ValidationError(
+            f"{on.isoformat()} is before the referral was made on {row.created_on.isoformat()}",
+            field="on",
+        )
+    ids = debtor_ids_of_person(conn, int(row.debtor_id))
+    every_case = [
+        int(i) for i in conn.execute(select(Case.id).where(Case.debtor_id.in_(ids))).scalars()
+    ]
+    earlier = conn.execute(
+        select(Event.business_date, Event.after).where(
+            Event.kind == "referral_accepted", Event.case_id.in_(every_case)
+        )
+    ).all()
+    for day, after in earlier:
+        if (after or {}).get("referral") == referral_id:
+            raise ConflictError(f"referral {referral_id} was already accepted on {day.isoformat()}")
+    case_ids = open_case_ids_of_person(conn, int(row.debtor_id))
+    why = f"accepted by debt counselling (referral {referral_id})" + (
+        f": {reason.strip()}" if reason.strip() else ""
+    )
+    if case_ids:
+        conn.execute(
+            insert(Event),
+            [
+                event_row(c, on, at, actor, "referral_accepted", why, {"referral": referral_id})
+                for c in case_ids
+            ],
+        )
+    return {
+        **_referral_dict(row),
+        "accepted_on": on.isoformat(),
+        "cases": _references(conn, case_ids),
+    }
 
 
 def list_referrals(conn: Connection, *, status: str | None = None) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""``respite referral``: refer a person to debt counselling, close, list, claim statement.
+"""``respite referral``: refer a person to debt counselling, accept, close, list, claim
+statement.
 
 Output is JSON, except ``statement``, which writes a CSV or PDF file and prints its path
 and totals. Refusals (no reason to refer, an already closed referral) exit with status 1.
@@ -71,6 +72,26 @@ def create(
             max_months=months,
             vulnerable=True if vulnerable else None,
             agent_reason=reason,
+        )
+    _emit(result)
+
+
+@referral_app.command("accept")
+def accept(
+    referral_id: Annotated[int, typer.Argument(help="The referral the counsellor accepted.")],
+    date: DateOpt = None,
+    actor: ActorOpt = "agent",
+    reason: Annotated[str, typer.Option(help="A note, e.g. the counsellor's file number.")] = "",
+) -> None:
+    """Record that debt counselling took the person on (the holds stay; close ends them)."""
+    with open_database() as engine, engine.begin() as conn:
+        result = referrals.accept_referral(
+            conn,
+            referral_id,
+            on=date_or_today(date, "--date"),
+            actor=actor,
+            reason=reason,
+            at=datetime.now(UTC),
         )
     _emit(result)
 

@@ -110,6 +110,7 @@ def _report(on: date, d: Mapping[str, Any]) -> CycleReport:
     part.cases = int(d["cases"])
     part.batches = int(d["batches"])
     part.interest_posted_cents.update(_cents(d["interest_posted"]))
+    part.interest_not_charged_cents.update(_cents(d.get("interest_not_charged", {})))
     part.costs_charged_cents.update(_cents(d["costs_charged"]))
     part.transitions.update({k: int(v) for k, v in d["transitions"].items()})
     part.actions.update({k: int(v) for k, v in d["actions"].items()})
