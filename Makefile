@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit venv clean bench bench-plans bench-bank bench-social system
+.PHONY: demo test lint typecheck unit venv clean bench bench-plans bench-bank bench-social bench-send system
 
 # Debian packages: poppler-utils (pdftotext, pdftoppm) reads back the PDFs in tests;
 # libharfbuzz-subset0 lets WeasyPrint subset fonts (it warns, and later refuses, without).
@@ -53,6 +53,11 @@ bench-plans: $(STAMP)
 # Import, match and allocate a 100,000-entry CAMT.053; ratio to a bare lxml iterparse.
 bench-bank: $(STAMP)
 	$(BIN)/python bench/bank.py --entries $${ENTRIES:-100000}
+
+# One morning's messages for a 5,000-debtor portfolio (SMTP sink, SMS provider, letters)
+# and the day's print batch.
+bench-send: $(STAMP) system
+	$(BIN)/python bench/messaging.py --debtors $${DEBTORS:-5000}
 
 # The social collection report over 1M cases and a year of events (portfolio cached).
 bench-social: $(STAMP)

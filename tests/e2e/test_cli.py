@@ -2,30 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from typing import Any
-
 import pytest
 
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "respite", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def ok(*args: str) -> dict[str, Any]:
-    proc = run(*args)
-    assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout)
-    assert isinstance(result, dict)
-    return result
+from .cli import ok, run
 
 
 def test_calc_costs_sums_repeated_principals_for_nl() -> None:

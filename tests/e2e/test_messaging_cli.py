@@ -3,10 +3,7 @@ provider: `simulate --send`, `send --date`, `messages list`, `letter`, `contact`
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,22 +12,43 @@ import pytest
 from respite.adapters.channels.fake_sms import FakeSmsProvider
 from respite.adapters.channels.mail_sink import MailSink
 
+from .cli import ok, ok_text, run
 
-def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "respite", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, **env},
+
+def portfolio(env: dict[str, str], *, debtors: int, creditors: int, seed: int) -> None:
+    """A small demo portfolio handed over on Monday 3 March 2025."""
+    ok_text(
+        "demo-data",
+        "--debtors",
+        str(debtors),
+        "--creditors",
+        str(creditors),
+        "--seed",
+        str(seed),
+        "--date",
+        "2025-03-03",
+        env=env,
     )
 
 
-def ok(*args: str, env: dict[str, str]) -> Any:
-    proc = run(*args, env=env)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout) if proc.stdout.lstrip().startswith(("{", "[")) else proc.stdout
+def agent_request(env: dict[str, str], case: str, channel: str, template: str, *, at: str) -> Any:
+    """`respite contact request` by agent Kim on Tuesday 4 March 2025 at ``at``."""
+    return ok(
+        "contact",
+        "request",
+        case,
+        "--channel",
+        channel,
+        "--template",
+        template,
+        "--by",
+        "agent:kim",
+        "--date",
+        "2025-03-04",
+        "--at",
+        at,
+        env=env,
+    )
 
 
 @pytest.fixture
@@ -52,25 +70,16 @@ def world(tmp_path: Path) -> Any:
 
 def test_a_fortnight_of_mornings_delivers_mail_and_a_print_batch(world: Any) -> None:
     env, sink, _sms, tmp = world
-    ok(
-        "demo-data",
-        "--debtors",
-        "40",
-        "--creditors",
-        "3",
-        "--seed",
-        "7",
-        "--date",
-        "2025-03-03",
-        env=env,
-    )
-    out = ok("simulate", "--from", "2025-03-03", "--days", "16", "--quiet", "--send", env=env)
+    portfolio(env, debtors=40, creditors=3, seed=7)
+    out = ok_text("simulate", "--from", "2025-03-03", "--days", "16", "--quiet", "--send", env=env)
     assert "messages sent:" in out
     assert len(sink.messages) > 0  # the friendly reminders, by e-mail
-    batches = sorted((tmp / "print" / "batches").glob("letters-*.pdf"))
-    assert batches  # the formal notices, on paper
+    days = sorted(p.name for p in (tmp / "print" / "spool").iterdir())
+    assert days  # letters were spooled (the formal notices, on paper)
+    batch = ok("print-batch", "--date", days[0], env=env)
+    assert batch["letters"] == len(list((tmp / "print" / "spool" / days[0]).glob("*.json")))
     text = subprocess.run(
-        ["pdftotext", str(batches[0]), "-"], capture_output=True, text=True, check=True
+        ["pdftotext", batch["pdf_path"], "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "127.0.0.1:8000" in text
     # `respite send` for a day already delivered sends nothing twice.
@@ -83,18 +92,7 @@ def test_a_fortnight_of_mornings_delivers_mail_and_a_print_batch(world: Any) -> 
 
 def test_letter_writes_the_current_letter_of_a_case(world: Any) -> None:
     env, _sink, _sms, tmp = world
-    ok(
-        "demo-data",
-        "--debtors",
-        "5",
-        "--creditors",
-        "1",
-        "--seed",
-        "3",
-        "--date",
-        "2025-03-03",
-        env=env,
-    )
+    portfolio(env, debtors=5, creditors=1, seed=3)
     pdf = tmp / "letter.pdf"
     result = ok("letter", "R000000001", "--date", "2025-03-04", "--out", str(pdf), env=env)
     assert result["pdf"] == str(pdf)
@@ -109,18 +107,7 @@ def test_letter_writes_the_current_letter_of_a_case(world: Any) -> None:
 
 def test_an_agent_request_passes_the_guardrails_and_an_opt_out_blocks_it(world: Any) -> None:
     env, sink, _sms, _tmp = world
-    ok(
-        "demo-data",
-        "--debtors",
-        "5",
-        "--creditors",
-        "1",
-        "--seed",
-        "3",
-        "--date",
-        "2025-03-03",
-        env=env,
-    )
+    portfolio(env, debtors=5, creditors=1, seed=3)
     ok(
         "contact",
         "preference",
@@ -133,40 +120,10 @@ def test_an_agent_request_passes_the_guardrails_and_an_opt_out_blocks_it(world: 
         "2025-03-04",
         env=env,
     )
-    blocked = ok(
-        "contact",
-        "request",
-        "R000000001",
-        "--channel",
-        "email",
-        "--template",
-        "friendly_reminder",
-        "--by",
-        "agent:kim",
-        "--date",
-        "2025-03-04",
-        "--at",
-        "10:00",
-        env=env,
-    )
+    blocked = agent_request(env, "R000000001", "email", "friendly_reminder", at="10:00")
     assert blocked["status"] == "blocked"
     assert blocked["decision"]["rule"] == "opt_out:email"
-    night = ok(
-        "contact",
-        "request",
-        "R000000002",
-        "--channel",
-        "phone",
-        "--template",
-        "call_offer_help",
-        "--by",
-        "agent:kim",
-        "--date",
-        "2025-03-04",
-        "--at",
-        "22:30",
-        env=env,
-    )
+    night = agent_request(env, "R000000002", "phone", "call_offer_help", at="22:30")
     assert night["status"] == "deferred"
     assert night["decision"]["rule"] == "quiet_hours"
     assert sink.messages == []

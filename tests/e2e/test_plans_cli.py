@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "respite", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def ok(*args: str, env: dict[str, str] | None = None) -> Any:
-    proc = run(*args, env=env)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+from .cli import hand_over, ok, run
 
 
 def test_calc_distribute_shares_sum_exactly_to_the_capacity() -> None:
@@ -115,12 +96,7 @@ def test_calc_protected_income_outside_the_table_names_the_file() -> None:
 def test_a_statement_then_a_coordinated_plan_from_the_command_line(tmp_path: Path) -> None:
     env = {"RESPITE_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"}
     data = Path(__file__).parent.parent / "data" / "claims_ok.csv"
-    proc = run("creditor", "add", "Waterbedrijf", "--jurisdiction", "NL", env=env)
-    assert proc.returncode == 0, proc.stderr
-    imported = run(
-        "import", "claims", str(data), "--creditor", "Waterbedrijf", "--date", "2025-12-01", env=env
-    )
-    assert imported.returncode == 0, imported.stderr
+    hand_over(env, "Waterbedrijf", data, "2025-12-01")
     budget = tmp_path / "budget.json"
     budget.write_text(
         json.dumps(

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,17 +13,7 @@ import pytest
 from respite.adapters.db.engine import make_engine, upgrade
 
 from ..integration.test_social_report import build
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "respite", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-        env={**os.environ},
-    )
+from .cli import run
 
 
 @pytest.fixture(scope="module")

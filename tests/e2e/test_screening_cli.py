@@ -3,28 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "respite", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def ok(*args: str, env: dict[str, str] | None = None) -> Any:
-    proc = run(*args, env=env)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+from .cli import hand_over, ok, run
 
 
 def test_court_costs_of_the_rules_md_example() -> None:
@@ -92,11 +73,7 @@ def test_screen_then_a_second_person_approves_the_handover(tmp_path: Path) -> No
     env = {"RESPITE_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"}
     claims = tmp_path / "claims.csv"
     claims.write_text(f"{HEADER}\n{ROW}\n", encoding="utf-8")
-    assert run("creditor", "add", "Telecom BV", "--jurisdiction", "NL", env=env).returncode == 0
-    imported = run(
-        "import", "claims", str(claims), "--creditor", "Telecom BV", "--date", "2024-01-10", env=env
-    )
-    assert imported.returncode == 0, imported.stderr
+    hand_over(env, "Telecom BV", claims, "2024-01-10")
     ref = "R000000001"
     for stage, on in (
         ("formal_notice", "2024-01-22"),

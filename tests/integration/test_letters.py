@@ -73,6 +73,19 @@ def letter_html(
     </body></html>"""
 
 
+def letter_pdf(
+    folder: Path, *, name: str, lines: tuple[str, ...], amount: str, reference: str, code: str
+) -> Path:
+    """``folder/letter.pdf``: the sample letter of :func:`letter_html`, printed."""
+    pdf = folder / "letter.pdf"
+    pdf.write_bytes(
+        render_pdf(
+            letter_html(name=name, lines=lines, amount=amount, reference=reference, code=code)
+        )
+    )
+    return pdf
+
+
 def pdftotext(pdf: Path) -> str:
     return subprocess.run(
         ["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True
@@ -120,17 +133,13 @@ def outgoing(message_id: int, html_text: str, name: str, lines: tuple[str, ...])
 
 def test_letter_pdf_shows_amount_reference_portal_and_login_code(tmp_path: Path) -> None:
     reference = create_rf("20260042")
-    pdf = tmp_path / "letter.pdf"
-    pdf.write_bytes(
-        render_pdf(
-            letter_html(
-                name="Zoë de Vries",
-                lines=("Dorpsstraat 1", "1234 AB Ons Dorp"),
-                amount="1234.56",
-                reference=reference,
-                code="K7QF-3MZP-X2LA",
-            )
-        )
+    pdf = letter_pdf(
+        tmp_path,
+        name="Zoë de Vries",
+        lines=("Dorpsstraat 1", "1234 AB Ons Dorp"),
+        amount="1234.56",
+        reference=reference,
+        code="K7QF-3MZP-X2LA",
     )
     text = pdftotext(pdf)
     assert "€ 1.234,56" in text
@@ -142,17 +151,13 @@ def test_letter_pdf_shows_amount_reference_portal_and_login_code(tmp_path: Path)
 
 def test_epc_qr_read_from_the_printed_page_is_the_epc069_12_payload(tmp_path: Path) -> None:
     reference = create_rf("20260042")  # RF + check digits, ISO 11649
-    pdf = tmp_path / "letter.pdf"
-    pdf.write_bytes(
-        render_pdf(
-            letter_html(
-                name="Jan Jansen",
-                lines=("Kerkweg 12", "5611 AA Eindhoven"),
-                amount="87.50",
-                reference=reference,
-                code="ABCD-EFGH-JKLM",
-            )
-        )
+    pdf = letter_pdf(
+        tmp_path,
+        name="Jan Jansen",
+        lines=("Kerkweg 12", "5611 AA Eindhoven"),
+        amount="87.50",
+        reference=reference,
+        code="ABCD-EFGH-JKLM",
     )
     decoded = decode_qr(page_png(pdf, tmp_path / "page"))
     assert len(decoded) == 1

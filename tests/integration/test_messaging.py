@@ -130,6 +130,24 @@ def messages(engine: Engine) -> list[Any]:
         return list(conn.execute(select(Message.__table__).order_by(Message.id)))
 
 
+def agent_email(
+    engine: Engine, ref: str, chans: dict[str, FakeChannel], on: date, at: time
+) -> dict[str, Any]:
+    """Agent Kim asks for a friendly reminder by e-mail on ``on`` at ``at``."""
+    return messaging.request_contact(
+        engine,
+        ref,
+        channel="email",
+        template="friendly_reminder",
+        source="agent",
+        actor="agent:kim",
+        on=on,
+        now=messaging.send_moment(on, at, SETTINGS),
+        channels=chans,
+        settings=SETTINGS,
+    )
+
+
 def send(
     engine: Engine, chans: dict[str, FakeChannel], at: time = time(10), on: date = DAY
 ) -> messaging.SendReport:
@@ -269,20 +287,25 @@ def test_an_opt_out_blocks_the_channel_and_a_preferred_channel_is_used(db_engine
     assert len(chans["sms"].sent) == 1
     assert chans["email"].sent == []
     messaging.record_preference(db_engine, refs[0], "email", "opted_out", DAY, "portal")
-    result = messaging.request_contact(
-        db_engine,
-        refs[0],
-        channel="email",
-        template="friendly_reminder",
-        source="agent",
-        actor="agent:kim",
-        on=DAY + timedelta(days=2),
-        now=messaging.send_moment(DAY + timedelta(days=2), time(11), SETTINGS),
-        channels=chans,
-        settings=SETTINGS,
-    )
+    result = agent_email(db_engine, refs[0], chans, DAY + timedelta(days=2), time(11))
     assert result["status"] == "blocked"
     assert result["decision"]["rule"] == "opt_out:email"
+
+
+def test_a_strategy_sms_without_consent_goes_by_email_and_the_block_is_on_record(
+    db_engine: Engine,
+) -> None:
+    refs = person_with_cases(db_engine, creditors=1)
+    queue(db_engine, refs, "friendly_nudge", "sms")
+    chans = channels()
+    report = send(db_engine, chans)
+    assert chans["sms"].sent == []  # SMS needs consent (rules/nl/contact.toml)
+    assert len(chans["email"].sent) == 1
+    assert report.decisions["block:consent:sms"] == 1
+    [m] = messages(db_engine)
+    assert m.channel == "email"
+    assert m.status == "sent"
+    assert m.payload["rerouted_from"] == "sms"
 
 
 def test_an_agent_cannot_bypass_the_cap_that_the_strategy_used_today(db_engine: Engine) -> None:
@@ -290,18 +313,7 @@ def test_an_agent_cannot_bypass_the_cap_that_the_strategy_used_today(db_engine: 
     queue(db_engine, refs, "friendly_reminder", "email")
     chans = channels()
     send(db_engine, chans)
-    result = messaging.request_contact(
-        db_engine,
-        refs[0],
-        channel="email",
-        template="friendly_reminder",
-        source="agent",
-        actor="agent:kim",
-        on=DAY,
-        now=messaging.send_moment(DAY, time(14), SETTINGS),
-        channels=chans,
-        settings=SETTINGS,
-    )
+    result = agent_email(db_engine, refs[0], chans, DAY, time(14))
     assert result["status"] == "deferred"
     assert result["decision"]["outcome"] == "defer"
     assert len(chans["email"].sent) == 1
@@ -334,3 +346,37 @@ def test_the_current_letter_of_a_case_renders_without_a_code(db_engine: Engine) 
     assert rendered.channel == "post"
     assert rendered.html
     assert refs[0] in rendered.text
+
+
+def test_a_sepa_pre_notification_names_its_debit_and_is_never_merged(db_engine: Engine) -> None:
+    refs = person_with_cases(db_engine, creditors=2)
+    with db_engine.begin() as conn:
+        ids = dict(conn.execute(select(Case.reference, Case.id)).all())
+        queue_outbox(
+            conn,
+            [
+                outbox_row(
+                    ids[ref],
+                    DAY,
+                    "message",
+                    "email",
+                    "sepa_prenotification",
+                    f"{ref}:prenote",
+                    # what services/sepa.py puts in the outbox
+                    {
+                        "collection_date": "2025-03-18",
+                        "amount_cents": 2500 + n,
+                        "mandate_id": f"RSP-{n}",
+                        "creditor_id": "NL69ZZZ123456780000",
+                    },
+                )
+                for n, ref in enumerate(refs)
+            ],
+        )
+    chans = channels()
+    report = send(db_engine, chans)
+    assert report.prepared == 2  # one per debit
+    [first] = chans["email"].sent  # the second waits for tomorrow (one message a day)
+    assert "RSP-0" in first.text
+    assert "25,00" in first.text
+    assert "18 maart 2025" in first.text

@@ -64,6 +64,9 @@ def test_email_sms_and_letters_reach_real_local_servers(db_engine: Engine, tmp_p
         assert SETTINGS.portal_url in sms["text"]
     statuses = {(m.channel, m.status) for m in messages(db_engine)}
     assert statuses == {("post", "sent"), ("email", "sent"), ("sms", "delivered")}
+    # Every message sent carries its readability score; all three are at B1.
+    assert all(m.b1 for m in messages(db_engine))
+    assert all(m.readability_centi for m in messages(db_engine))
     # The print batch: one PDF with the letter, a manifest row, and a QR a bank app reads.
     batch = first.print_batch
     pdf = Path(batch["pdf_path"])

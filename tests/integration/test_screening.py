@@ -55,6 +55,21 @@ def _claim(ref: str, euros: str) -> NewClaim:
     return NewClaim(ref, date(2023, 11, 1), date(2023, 12, 1), Money.of(euros), f"Invoice {ref}")
 
 
+def _hand_over(conn: Connection, creditor: int, ids: dict[str, int], claim: str, euros: str) -> int:
+    """Anna's case at ``creditor``: one claim of ``euros``, handed over on OPENED."""
+    (case_id,) = open_cases(
+        conn,
+        creditor,
+        [NewCase("p:anna", (_claim(claim, euros),))],
+        ids,
+        on=OPENED,
+        actor="test",
+        reason="handed over",
+        now=NOW,
+    )
+    return case_id
+
+
 def _to(engine: Engine, ref: str, *stages: tuple[Stage, date]) -> None:
     for stage, on in stages:
         cases.move_case(engine, ref, stage, on=on, actor="test", reason="step", at=NOW)
@@ -72,26 +87,8 @@ def build(engine: Engine, *, policy: dict[str, object] | None = None) -> World:
         )
         water = ensure_creditor(conn, "Waterbedrijf", jurisdiction="NL", currency="EUR", now=NOW)
         ids = upsert_debtors(conn, [_debtor("p:anna", "Anna de Vries")], now=NOW)
-        (c1,) = open_cases(
-            conn,
-            phone,
-            [NewCase("p:anna", (_claim("T-1", "1500.00"),))],
-            ids,
-            on=OPENED,
-            actor="test",
-            reason="handed over",
-            now=NOW,
-        )
-        (c2,) = open_cases(
-            conn,
-            water,
-            [NewCase("p:anna", (_claim("W-1", "100.00"),))],
-            ids,
-            on=OPENED,
-            actor="test",
-            reason="handed over",
-            now=NOW,
-        )
+        c1 = _hand_over(conn, phone, ids, "T-1", "1500.00")
+        c2 = _hand_over(conn, water, ids, "W-1", "100.00")
         # Income 2,500, protected (2024 maximum, single) 1,996.21: capacity 200 a month.
         conn.execute(
             insert(BudgetStatement).values(

@@ -105,27 +105,20 @@ class Market:
     bic: str
 
 
-_GELDFIT = DebtHelp("Geldfit", "0800-8115", "https://www.geldfit.nl")
+# nl and en: the same Dutch consumer.
+# 185.18 = 15% of 1,234.56 (Besluit BIK art. 2), derived
+_DUTCH = Market(
+    "EUR",
+    Decimal("6.00"),
+    "nl_bik",
+    Decimal("185.18"),
+    DebtHelp("Geldfit", "0800-8115", "https://www.geldfit.nl"),
+    "NL91ABNA0417164300",
+    "ABNANL2A",
+)
 MARKET = {
-    # 185.18 = 15% of 1,234.56 (Besluit BIK art. 2), derived
-    "nl": Market(
-        "EUR",
-        Decimal("6.00"),
-        "nl_bik",
-        Decimal("185.18"),
-        _GELDFIT,
-        "NL91ABNA0417164300",
-        "ABNANL2A",
-    ),
-    "en": Market(
-        "EUR",
-        Decimal("6.00"),
-        "nl_bik",
-        Decimal("185.18"),
-        _GELDFIT,
-        "NL91ABNA0417164300",
-        "ABNANL2A",
-    ),
+    "nl": _DUTCH,
+    "en": _DUTCH,
     # 101.73 = 65 + 5% of (1,234.56 − 500) (art. XIX.4 WER caps), derived
     "fr": Market(
         "EUR",

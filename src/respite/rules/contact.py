@@ -25,17 +25,17 @@ a decision names the policy's rule when the policy is what stopped a message.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, time
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from respite.domain.guardrails import CHANNELS, PAUSE_RULE, Cap, ContactRules
 from respite.errors import RuleCoverageError, ValidationError
 from respite.rules.fields import as_bool, as_int, where
-from respite.rules.loader import WEEKDAYS, _read_toml, _table, rules_dir
+from respite.rules.loader import WEEKDAYS, _read_toml, _section, _table, rules_dir
 from respite.rules.tables import RuleTable
 
 __all__ = [
@@ -56,6 +56,7 @@ POLICY_KEYS = (
 )
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 Window = tuple[time, time] | None
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,35 +178,13 @@ def _load(code: str, folder: str) -> _File:
         if key not in known:
             raise ValidationError(f"unknown section {key!r}", field=origin)
     title = str(doc.get("title", f"{code} contact guardrails"))
-    windows = _table(
-        _section(doc, "windows", origin),
-        f"{title}: contact hours",
-        origin,
-        "windows",
-        lambda row, p: _windows_row(row, origin, p),
-    )
-    holidays = _table(
-        _section(doc, "holidays", origin),
-        f"{title}: public holidays",
-        origin,
-        "holidays",
-        lambda row, p: _holidays_row(row, origin, p),
-    )
-    consent = _table(
-        _section(doc, "consent", origin),
-        f"{title}: consent",
-        origin,
-        "consent",
-        lambda row, p: _consent_row(row, origin, p),
-    )
+    windows = _rows_of(doc, "windows", f"{title}: contact hours", origin, _windows_row)
+    holidays = _rows_of(doc, "holidays", f"{title}: public holidays", origin, _holidays_row)
+    consent = _rows_of(doc, "consent", f"{title}: consent", origin, _consent_row)
     pause = None
     if "call_pause" in doc:
-        pause = _table(
-            _section(doc, "call_pause", origin),
-            f"{title}: call pause after a conversation",
-            origin,
-            "call_pause",
-            lambda row, p: _pause_row(row, origin, p),
+        pause = _rows_of(
+            doc, "call_pause", f"{title}: call pause after a conversation", origin, _pause_row
         )
     caps_doc = doc.get("caps", {})
     if not isinstance(caps_doc, Mapping):
@@ -232,11 +211,17 @@ def _load(code: str, folder: str) -> _File:
     return _File(origin, windows, holidays, consent, pause, tuple(caps))
 
 
-def _section(doc: Mapping[str, Any], key: str, origin: str) -> Mapping[str, Any]:
-    value = doc.get(key)
-    if not isinstance(value, Mapping):
-        raise ValidationError(f"missing section [{key}]", field=origin)
-    return value
+def _rows_of(
+    doc: Mapping[str, Any],
+    key: str,
+    name: str,
+    origin: str,
+    parse: Callable[[Mapping[str, Any], str, str], T],
+) -> RuleTable[T]:
+    """The versioned rows of section ``[key]``, each parsed by ``parse(row, origin, path)``."""
+    return _table(
+        _section(doc, key, origin), name, origin, key, lambda row, p: parse(row, origin, p)
+    )
 
 
 def _only(row: Mapping[str, Any], origin: str, path: str, keys: set[str]) -> None:

@@ -11,11 +11,11 @@ with the same layout. Only NL has a table so far; another country is a coverage 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from respite.domain.court_costs import BailiffTariffs, CourtCostTables, FeeBand, FeeSchedule
 from respite.domain.money import Currency
@@ -23,10 +23,12 @@ from respite.errors import RuleCoverageError, ValidationError
 from respite.rules.affordability import _rows
 from respite.rules.fields import as_decimal, as_str, where
 from respite.rules.loader import JURISDICTIONS, _read_toml, _section, rules_dir
+from respite.rules.tables import RuleTable
 
 __all__ = ["court_costs_path", "load_court_costs"]
 
 BAILIFF_ACTS = ("summons", "service_of_judgment", "wage_garnishment")
+T = TypeVar("T")
 
 
 def court_costs_path(jurisdiction: str) -> Path:
@@ -64,24 +66,28 @@ def _load(code: str, folder: str) -> CourtCostTables:
         jurisdiction=code,
         currency=currency,
         origin=origin,
-        court_fee=_rows(
-            fee,
-            as_str(fee, "title", origin, "court_fee"),
-            origin,
-            "court_fee",
-            lambda row, p: _schedule(row, origin, p),
-            allow_unknown=True,
-        ),
-        bailiff=_rows(
-            bailiff,
-            as_str(bailiff, "title", origin, "bailiff"),
-            origin,
-            "bailiff",
-            lambda row, p: _tariffs(row, origin, p),
-            allow_unknown=True,
-        ),
+        court_fee=_titled_rows(fee, origin, "court_fee", _schedule),
+        bailiff=_titled_rows(bailiff, origin, "bailiff", _tariffs),
         claim_limit=as_decimal(limit, "amount", origin, "kanton_limit"),
         claim_limit_source=as_str(limit, "source", origin, "kanton_limit"),
+    )
+
+
+def _titled_rows(
+    section: Mapping[str, Any],
+    origin: str,
+    path: str,
+    parse: Callable[[Mapping[str, Any], str, str], T],
+) -> RuleTable[T | None]:
+    """The versioned rows of a section named by its ``title``, each parsed by
+    ``parse(row, origin, path)``; a row may say ``known = false`` (the figure is unsettled)."""
+    return _rows(
+        section,
+        as_str(section, "title", origin, path),
+        origin,
+        path,
+        lambda row, p: parse(row, origin, p),
+        allow_unknown=True,
     )
 
 

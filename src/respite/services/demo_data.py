@@ -105,10 +105,10 @@ from typing import Any, TypeVar
 
 from faker import Faker
 from schwifty import IBAN
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, literal, select
 
 from respite.adapters.db.engine import analyze
-from respite.adapters.db.models import Case, Claim, Debtor, Payment
+from respite.adapters.db.models import Case, Claim, ContactPreference, Debtor, Payment
 from respite.domain.money import Currency, Money
 from respite.errors import ValidationError
 from respite.services.store import (
@@ -947,6 +947,8 @@ def generate_portfolio(
         done += size
         if progress is not None:
             progress(size)
+    with engine.begin() as conn:
+        _hand_over_consents(conn, on)
     analyze(engine)  # a bulk load: give PostgreSQL's planner its statistics
     return PortfolioSummary(
         creditors=len(made),
@@ -959,6 +961,24 @@ def generate_portfolio(
         segments={s: tally.segments.get(s, 0) for s in SEGMENTS},
         business_debtors=tally.business,
         cross_creditor_debtors=tally.cross,
+    )
+
+
+def _hand_over_consents(conn: Connection, on: date) -> None:
+    """Three in five debtors with a mobile number agreed to SMS with their creditor (the
+    creditor hands the consent over with the claim); SMS needs it (rules/*/contact.toml)."""
+    already = select(ContactPreference.person_id).where(ContactPreference.channel == "sms")
+    conn.execute(
+        insert(ContactPreference).from_select(
+            ["person_id", "channel", "status", "recorded_on", "source"],
+            select(
+                Debtor.id,
+                literal("sms"),
+                literal("consented"),
+                literal(on),
+                literal("creditor:hand-over"),
+            ).where(Debtor.phone.is_not(None), Debtor.id % 5 < 3, Debtor.id.not_in(already)),
+        )
     )
 
 

@@ -44,7 +44,7 @@ from typing import Any, Protocol, overload
 from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from respite.adapters.channels.base import DeliveryResult, Outgoing
 from respite.adapters.db.models import (
@@ -102,6 +102,7 @@ __all__ = [
     "deliver_messages",
     "list_messages",
     "log_call",
+    "make_print_batch",
     "prepare_messages",
     "record_preference",
     "request_contact",
@@ -111,6 +112,7 @@ __all__ = [
 ]
 
 MESSAGE_KINDS = ("message", "call_task")
+NOT_CONSOLIDATED = frozenset({"sepa_prenotification"})
 ELECTRONIC = ("email", "sms")
 # A call in which the debtor was reached: US Reg F pauses calls for 7 days after one.
 CONVERSATION_OUTCOMES = ("promise_to_pay", "plan", "dispute", "vulnerability_noticed", "reached")
@@ -277,10 +279,12 @@ def prepare_messages(conn: Connection, on: date, now: datetime) -> int:
             r.kind, r.channel, r.email, r.phone, prefs.get(r.person_id, {})
         )
         brand = "agency" if r.brand != "creditor" else f"creditor:{r.creditor_id}"
-        key = (r.person_id, r.business_date, r.kind, channel, brand, r.template)
+        # A SEPA pre-notification announces one debit (amount, date, mandate): never merged.
+        alone = r.id if r.template in NOT_CONSOLIDATED else 0
+        key = (r.person_id, r.business_date, r.kind, channel, brand, r.template, alone)
         groups[key].append(r)
     messages = []
-    for (person_id, day, kind, channel, brand, template), members in groups.items():
+    for (person_id, day, kind, channel, brand, template, _alone), members in groups.items():
         first = members[0]
         payload: dict[str, Any] = {}
         for m in members:  # the newest step's payload wins (e.g. a pre-notification's date)
@@ -314,16 +318,23 @@ def prepare_messages(conn: Connection, on: date, now: datetime) -> int:
             }
         )
     for batch in chunks(messages, CHUNK):
-        for message in batch:
-            outbox_ids = message.pop("_outbox")
-            message_id = conn.execute(
-                insert(Message).values(**message).returning(Message.id)
-            ).scalar_one()
+        taken = {m["dedupe_key"]: m.pop("_outbox") for m in batch}
+        conn.execute(insert(Message), list(batch))
+        ids = dict(
             conn.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(outbox_ids))
-                .values(status="taken", message_id=message_id)
-            )
+                select(Message.dedupe_key, Message.id).where(Message.dedupe_key.in_(list(taken)))
+            ).all()
+        )
+        conn.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == bindparam("outbox_id"))
+            .values(status="taken", message_id=bindparam("message_id")),
+            [
+                {"outbox_id": outbox_id, "message_id": ids[key]}
+                for key, outbox_ids in taken.items()
+                for outbox_id in outbox_ids
+            ],
+        )
     return len(messages)
 
 
@@ -448,12 +459,18 @@ def _load_batch(conn: Connection, messages: Sequence[Any], on: date, now: dateti
             )
         )
         for sent in conn.execute(
-            select(Message.person_id, Message.sent_at, Message.channel, Message.case_ids).where(
-                Message.person_id.in_(ids),
-                Message.status.in_(("sent", "delivered")),
-                Message.sent_at >= since,
-            )
+            # By person and time only (ix_messages_person); the status is checked here, as
+            # a condition on it would draw the planner to the status index.
+            select(
+                Message.person_id,
+                Message.sent_at,
+                Message.channel,
+                Message.case_ids,
+                Message.status,
+            ).where(Message.person_id.in_(ids), Message.sent_at >= since)
         ):
+            if sent.status not in ("sent", "delivered"):
+                continue
             history[sent.person_id].append(
                 PastContact(
                     at=_aware(sent.sent_at),
@@ -713,17 +730,19 @@ def _context(
             currency="EUR",
         )
         if channel == "post":
-            from respite.adapters.bank.epc_qr import epc_qr_png
+            from respite.adapters.bank.epc_qr import epc_qr_svg
 
-            png = epc_qr_png(
+            # SVG: sharp at any print resolution, and half the CPU of a PNG per letter.
+            svg = epc_qr_svg(
                 name=agency.name,
                 iban=agency.iban,
                 bic=agency.bic,
                 amount=Money(first_line.total, Currency.of("EUR")),
                 reference=refs.rf,
-                scale=6,
             )
-            qr = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+            qr = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode(
+                "ascii"
+            )
     plan = None
     payload = dict(message.payload or {})
     if payload.get("plan") and int(payload["plan"]) in batch.plans:
@@ -744,6 +763,16 @@ def _context(
         address.append(debtor.country)
     extra = {str(k): str(v) for k, v in payload.items() if isinstance(v, str | int)}
     extra.setdefault("registration", "")
+    next_step = _next_step(first_case, first_creditor, debtor, first_claims, on)
+    if message.template == "sepa_prenotification" and payload.get("collection_date"):
+        # services/sepa.py announces one debit: its date, amount and mandate.
+        extra["collect_on"] = str(payload["collection_date"])
+        extra["mandate"] = str(payload.get("mandate_id", ""))
+        next_step = NextStep(
+            "collection",
+            date.fromisoformat(str(payload["collection_date"])),
+            _money(int(payload.get("amount_cents", 0))) or None,
+        )
     tone = message.tone
     if message.person_id in batch.vulnerable:
         tone = "supportive"  # a person ever flagged vulnerable gets the supportive wording
@@ -763,7 +792,7 @@ def _context(
         costs=sum((x[1].costs for x in lines), Decimal("0.00")),
         paid=sum((x[1].paid for x in lines), Decimal("0.00")),
         total=sum((x[1].total for x in lines), Decimal("0.00")),
-        next_step=_next_step(first_case, first_creditor, debtor, first_claims, on),
+        next_step=next_step,
         portal_url=settings.portal_url,
         login_code=login_code,
         payment=payment,
@@ -779,9 +808,12 @@ def _context(
 # 32 symbols without look-alikes (no I, O, 0, 1): 12 of them carry 60 bits.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 12
-# OWASP's minimum argon2id setting (19 MiB, 2 passes): the code is random (60 bits), so the
-# hash guards a stolen database, not a guessable password; a letter run hashes thousands.
-_HASHER = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
+# argon2id with 8 MiB and one pass (about 8 ms here). OWASP's 19 MiB / 2 passes are sized
+# for passwords people choose; this code is 60 random bits, so even a fast hash leaves a
+# stolen database 2^59 guesses per code on average, while a night's letter run hashes
+# thousands of codes. Verification reads the parameters from the stored hash, so they can
+# be raised later without invalidating codes already printed.
+_HASHER = PasswordHasher(time_cost=1, memory_cost=8_192, parallelism=1)
 
 
 def new_login_code() -> str:
@@ -877,13 +909,14 @@ def _record(
     now: datetime,
     case_ids: Sequence[int],
     report: SendReport,
-) -> None:
-    """Store a guardrail decision once per change (a blocked message is re-checked daily)."""
-    report.decisions[f"{decision.outcome.value}:{decision.rule}"] += 1
+) -> bool:
+    """Store a guardrail decision once per change (a blocked message is re-checked at every
+    run); whether it was new."""
     last = (message.payload or {}).get("decision")
     current = f"{decision.outcome.value}:{decision.rule}"
     if last == current and decision.outcome is not Outcome.SEND:
-        return
+        return False
+    report.decisions[current] += 1
     conn.execute(
         insert(ContactDecision).values(
             message_id=message.id,
@@ -916,6 +949,7 @@ def _record(
     payload = dict(message.payload or {})
     payload["decision"] = current
     conn.execute(update(Message).where(Message.id == message.id).values(payload=payload))
+    return True
 
 
 def _split_held(conn: Connection, message: Any, held: set[int], now: datetime) -> tuple[Any, Any]:
@@ -1073,13 +1107,16 @@ def _deliver_one(
         channel=message.channel, case_ids=frozenset(case_ids), at=now, source=message.source
     )
     decision = decide(request, state, rules, _holidays(jurisdiction))
-    _record(conn, message, decision, on, now, case_ids, report)
+    new = _record(conn, message, decision, on, now, case_ids, report)
     if decision.outcome is not Outcome.SEND:
         status = "deferred" if decision.outcome is Outcome.DEFER else "blocked"
-        if status == "deferred":
+        if new and status == "deferred":
             report.deferred += 1
-        else:
+        elif new:
             report.blocked += 1
+        rerouted = _reroute(conn, message, decision, debtor, state)
+        if rerouted is not None:
+            return [*follow_up, rerouted]
         conn.execute(
             update(Message)
             .where(Message.id == message.id)
@@ -1088,6 +1125,37 @@ def _deliver_one(
         return follow_up
     fallback = _send(conn, message, case_ids, batch, on, now, channels, settings, agency, report)
     return [*follow_up, *([fallback] if fallback is not None else [])]
+
+
+def _reroute(
+    conn: Connection, message: Any, decision: Decision, debtor: Any, state: ContactState
+) -> Any | None:
+    """A message the person has not consented to, or opted out of, on its channel goes by
+    the next channel they can be reached on (SMS → e-mail → letter) instead of waiting for
+    ever; a hold, by contrast, is waited out. The new channel is decided afresh. An agent's
+    or the portal's request on a blocked channel is answered with the block instead."""
+    if (
+        not decision.rule.startswith(("consent:", "opt_out:"))
+        or message.kind != "message"
+        or message.source != "strategy"  # an agent's own choice of channel is answered
+    ):
+        return None
+    options = {"sms": ("email", "post"), "email": ("post",)}.get(message.channel, ())
+    reachable = {"email": bool(debtor.email), "post": True}
+    channel = next((c for c in options if reachable[c] and c not in state.opted_out), None)
+    if channel is None:
+        return None
+    payload = {k: v for k, v in (message.payload or {}).items() if k != "decision"}
+    payload["rerouted_from"] = message.channel
+    conn.execute(
+        update(Message)
+        .where(Message.id == message.id)
+        .values(channel=channel, status="queued", next_attempt_at=None, payload=payload)
+    )
+    return conn.execute(select(*_MESSAGE_COLUMNS).where(Message.id == message.id)).one()
+
+
+_readability_cache: dict[tuple[str, str, str, str, int], tuple[Decimal, bool] | None] = {}
 
 
 def _send(
@@ -1132,13 +1200,26 @@ def _send(
         )
         report.failed += 1
         return None
-    score, b1 = readability(rendered.text, rendered.language)
-    if not b1:
+    key = (rendered.step, rendered.channel, rendered.language, rendered.tone, len(ctx.cases))
+    if key not in _readability_cache:
+        # The score is the wording's: names, amounts, dates and codes count as one word each
+        # (adapters/messages/readability.py), so one variant of a template scores the same
+        # for every debtor; it is measured on the first message of each variant in a run.
+        # An SMS ends with the portal link instead of a full stop: it is scored as one
+        # sentence (the prose scorer reads only lines that end like a sentence).
+        text = rendered.text.rstrip() + "." if rendered.channel == "sms" else rendered.text
+        try:
+            _readability_cache[key] = readability(text, rendered.language)
+        except RespiteError:
+            _readability_cache[key] = None  # nothing to score: recorded as not measured
+    measured = _readability_cache[key]
+    score, b1 = measured if measured is not None else (None, None)
+    if b1 is False:
         report.below_b1 += 1
     values: dict[str, Any] = {
         "subject": rendered.subject,
         "body_text": rendered.text,
-        "readability_centi": int((score * 100).to_integral_value()),
+        "readability_centi": None if score is None else int((score * 100).to_integral_value()),
         "b1": b1,
         "tone": rendered.tone,
         "attempts": message.attempts + 1,
@@ -1201,7 +1282,7 @@ def _settle(
     now: datetime,
     settings: MessagingSettings,
     report: SendReport,
-    b1: bool,
+    b1: bool | None,
 ) -> Any | None:
     attempts = int(values["attempts"])
     if result.status in ("sent", "delivered"):
@@ -1375,13 +1456,14 @@ def send_day(
         deliver_messages(engine, on, now, channels, settings, report=report, agency=agency)
     letters = channels.get("post")
     if letters is not None and print_dir is not None and hasattr(letters, "print_batch"):
-        report.print_batch = _print_batch(engine, letters, on, now, print_dir)
+        report.print_batch = make_print_batch(engine, letters, on, print_dir, now=now)
     return report
 
 
-def _print_batch(
-    engine: Engine, letters: Any, on: date, now: datetime, out_dir: Path
+def make_print_batch(
+    engine: Engine, letters: Any, on: date, out_dir: Path, *, now: datetime
 ) -> dict[str, Any] | None:
+    """The day's letters as one PDF and a CSV manifest, recorded in ``print_batches``."""
     from respite.adapters.db.models import PrintBatch
 
     result = letters.print_batch(on, out_dir)
@@ -1745,13 +1827,7 @@ def list_messages(
                 decisions[d.message_id].append(
                     {"outcome": d.outcome, "rule": d.rule, "at": _aware(d.decided_at).isoformat()}
                 )
-        refs = dict(
-            conn.execute(
-                select(Case.id, Case.reference).where(
-                    Case.id.in_(sorted({int(c) for r in rows for c in r.case_ids}))
-                )
-            ).all()
-        )
+        refs = _references(conn, rows)
     return [
         {
             "id": r.id,
@@ -1772,6 +1848,17 @@ def list_messages(
     ]
 
 
+def _references(conn: Connection, rows: Sequence[Any]) -> dict[int, str]:
+    """Case id → reference for every case named in ``rows`` (their ``case_ids``)."""
+    ids = sorted({int(c) for r in rows for c in r.case_ids})
+    return {
+        int(case_id): str(reference)
+        for case_id, reference in conn.execute(
+            select(Case.id, Case.reference).where(Case.id.in_(ids))
+        )
+    }
+
+
 def call_tasks(engine: Engine, *, open_only: bool = True, limit: int = 100) -> list[dict[str, Any]]:
     """The agent's call queue, oldest first, with the script to read."""
     query = select(
@@ -1787,13 +1874,7 @@ def call_tasks(engine: Engine, *, open_only: bool = True, limit: int = 100) -> l
         query = query.where(CallTask.status == "open")
     with engine.connect() as conn:
         rows = conn.execute(query.limit(limit)).all()
-        refs = dict(
-            conn.execute(
-                select(Case.id, Case.reference).where(
-                    Case.id.in_(sorted({int(c) for r in rows for c in r.case_ids}))
-                )
-            ).all()
-        )
+        refs = _references(conn, rows)
     return [
         {
             "task": r.id,

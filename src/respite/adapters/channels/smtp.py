@@ -170,13 +170,8 @@ class SmtpChannel:
     @contextmanager
     def session(self) -> Iterator[SmtpChannel]:
         """Keep one connection open for every ``send`` inside the block."""
-        self._sessions += 1
-        try:
+        with self:
             yield self
-        finally:
-            self._sessions -= 1
-            if self._sessions == 0:
-                self.close()
 
     def __enter__(self) -> SmtpChannel:
         self._sessions += 1

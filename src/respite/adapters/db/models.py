@@ -196,6 +196,11 @@ class Claim(Base):
     open_costs_cents: Mapped[int] = mapped_column(default=0)
     credit_cents: Mapped[int] = mapped_column(default=0)
     last_seq: Mapped[int] = mapped_column(default=0)
+    # What the statutory rates would have added on nights the dossier's interest was
+    # frozen or on hold, in micro-cents, from that day; recorded as `interest_not_charged`
+    # events by the nightly cycle (whole cents; the rest stays here).
+    frozen_interest_micros: Mapped[int] = mapped_column(default=0, server_default="0")
+    frozen_interest_from: Mapped[date | None] = mapped_column(Date)
 
     case: Mapped[Case] = relationship(back_populates="claims")
 
@@ -711,7 +716,10 @@ class CallTask(Base):
     """A phone call for an agent, with its script; the outcome is logged when done."""
 
     __tablename__ = "call_tasks"
-    __table_args__ = (Index("ix_call_tasks_open", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_call_tasks_open", "status", "due_at"),
+        Index("ix_call_tasks_person", "person_id", "done_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)

@@ -10,8 +10,12 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +161,23 @@ STEPS: list[tuple[str, list[str], list[str]]] = [
         ["reference", "print"],
     ),
     (
+        "Would court pay off? NL court fee and bailiff for a company suing a consumer for "
+        "EUR 600 in 2024 (RULES.md: EUR 328 + EUR 112.37 upfront):",
+        [
+            "calc",
+            "court-costs",
+            "--jurisdiction",
+            "NL",
+            "--claim",
+            "600",
+            "--claimant",
+            "legal",
+            "--on",
+            "2024-05-01",
+        ],
+        ["court_fee", "bailiff", "total_upfront"],
+    ),
+    (
         "Bad input is refused with one line naming the option (exit status 2):",
         ["calc", "costs", "--jurisdiction", "NL", "--principal", "1.234"],
         [],
@@ -208,6 +229,7 @@ def _tour() -> None:
 PORTFOLIO_DATE = "2025-01-15"
 ARRANGEMENT_DATE = "2025-02-14"  # the 31st day: arrangements are made, then 60 more nights
 OUTPUT = Path("demo-output")
+LAST_DAY = "2025-04-14"  # the 90th night
 
 # Two monthly budgets (EUR, NL single household), as a debtor would enter them in the
 # portal: one with room to repay, one that leaves little (a case for debt help).
@@ -394,11 +416,11 @@ def _portfolio() -> None:
     print(f"A portfolio collected for 90 days, in {where}\n")
     steps: list[tuple[str, list[str]]] = [
         (
-            "Build a synthetic portfolio: 5,000 debtors (NL, BE, PL), handed over on 15 January 2025",
+            "Build a synthetic portfolio: 2,000 debtors (NL, BE, PL), handed over on 15 January 2025",
             [
                 "demo-data",
                 "--debtors",
-                "5000",
+                "2000",
                 "--creditors",
                 "8",
                 "--seed",
@@ -427,8 +449,11 @@ def _portfolio() -> None:
             for ref, kind, why in DEMO_HOLDS
         ),
         (
-            "Run 30 nights: each day's payments are booked (6:43/6:44 BW), then the nightly cycle",
-            ["simulate", "--from", PORTFOLIO_DATE, "--days", "30", "--quiet"],
+            "Run 30 nights: each day's payments are booked (6:43/6:44 BW), then the nightly "
+            "cycle; each morning at 09:00 `respite send` delivers its messages behind the "
+            "contact guardrails (e-mail to the local SMTP sink, SMS to the local provider, "
+            "letters to the day's print batch, calls to the agent queue)",
+            ["simulate", "--from", PORTFOLIO_DATE, "--days", "30", "--quiet", "--send"],
         ),
         (
             "Identity resolution across creditors: link spellings of one person, queue doubts",
@@ -470,7 +495,7 @@ def _portfolio() -> None:
             (
                 "Run 60 more nights: plans are paid and followed up (grace period, friendly "
                 "reminder, re-plan offer), held cases wait",
-                ["simulate", "--from", ARRANGEMENT_DATE, "--days", "60", "--quiet"],
+                ["simulate", "--from", ARRANGEMENT_DATE, "--days", "60", "--quiet", "--send"],
             ),
             ("The portfolio after 90 days", ["summary"]),
             *(
@@ -547,6 +572,176 @@ def _portfolio() -> None:
     )
 
 
+@contextmanager
+def _local_channels() -> Iterator[None]:
+    """A local SMTP sink and SMS provider for the demo; letters go to demo-output/print.
+
+    The settings reach every `respite` command the demo runs through the environment,
+    exactly as they would point at a real relay and provider in production.
+    """
+    from respite.adapters.channels.fake_sms import FakeSmsProvider
+    from respite.adapters.channels.mail_sink import MailSink
+
+    OUTPUT.mkdir(exist_ok=True)
+    for old in ("mail", "print"):
+        shutil.rmtree(OUTPUT / old, ignore_errors=True)
+    (OUTPUT / "sms.jsonl").unlink(missing_ok=True)
+    key = "demo-sms-key"
+    with (
+        MailSink(OUTPUT / "mail") as sink,
+        FakeSmsProvider(api_key=key, deliver_after_polls=0, log_path=OUTPUT / "sms.jsonl") as sms,
+    ):
+        os.environ.update(
+            RESPITE_SMTP_HOST=sink.host,
+            RESPITE_SMTP_PORT=str(sink.port),
+            RESPITE_SMS_URL=sms.url,
+            RESPITE_SMS_API_KEY=key,
+            RESPITE_PRINT_DIR=str(OUTPUT / "print"),
+        )
+        print(
+            f"Local channels for the demo: SMTP sink on {sink.host}:{sink.port} "
+            f"(stores into {OUTPUT / 'mail'}), SMS provider at {sms.url}, letters into "
+            f"{OUTPUT / 'print'}\n"
+        )
+        yield
+
+
+def _communications() -> None:
+    """What the 90 mornings delivered, one case's letter, and the call queue."""
+    from respite.adapters.channels.letters import batch_paths
+
+    several = _people_with_several_debts(1)
+    screened = _screened_case()
+    _run_steps(
+        [
+            (
+                "`respite send` for the last day: what is still due goes out, deferred "
+                "messages wait for their slot",
+                ["send", "--date", LAST_DAY],
+            ),
+            *(
+                [
+                    (
+                        f"The messages of {several[0][0]}'s person ({several[0][1]} creditors): "
+                        "one written message a day across creditors, every decision with its rule",
+                        ["messages", "list", "--case", several[0][0], "--limit", "6"],
+                    )
+                ]
+                if several
+                else []
+            ),
+            *(
+                [
+                    (
+                        f"Case {screened} reached legal screening: would court recover "
+                        "anything, at what cost, at what harm to the debtor?",
+                        ["screen", screened, "--date", LAST_DAY, "--by", "agent:demo"],
+                    )
+                ]
+                if screened
+                else []
+            ),
+            (
+                "The current letter of one case as a PDF (amounts explained, EPC QR, portal)",
+                [
+                    "letter",
+                    "R000000002",
+                    "--date",
+                    "2025-04-14",
+                    "--out",
+                    str(OUTPUT / "letter-R000000002.pdf"),
+                ],
+            ),
+        ]
+    )
+    _run_steps(
+        [
+            (
+                "The social collection report for the 90 days (PDF for the board)",
+                [
+                    "report",
+                    "social",
+                    "--from",
+                    PORTFOLIO_DATE,
+                    "--to",
+                    LAST_DAY,
+                    "--format",
+                    "pdf",
+                    "--out",
+                    str(OUTPUT / "social-report.pdf"),
+                ],
+            ),
+            (
+                "The same figures as CSV and JSON for the creditors' own BI",
+                [
+                    "report",
+                    "social",
+                    "--from",
+                    PORTFOLIO_DATE,
+                    "--to",
+                    LAST_DAY,
+                    "--format",
+                    "json",
+                    "--out",
+                    str(OUTPUT / "social-report.json"),
+                ],
+            ),
+        ]
+    )
+    spooled = {
+        day.name: len(list(day.glob("*.json")))
+        for day in sorted((OUTPUT / "print" / "spool").glob("20*"))
+    }
+    busy = [day for day, n in spooled.items() if n]
+    if busy:
+        _run_steps(
+            [
+                (
+                    f"Lay out the print batch of {busy[-1]}: one PDF for the print shop and a "
+                    f"CSV manifest ({spooled[busy[-1]]} letters; every day's letters are "
+                    "spooled, `respite print-batch --date` lays out any day)",
+                    ["print-batch", "--date", busy[-1]],
+                )
+            ]
+        )
+    mails = sorted((OUTPUT / "mail").glob("*.eml"))
+    sms = OUTPUT / "sms.jsonl"
+    sms_count = len(sms.read_text(encoding="utf-8").splitlines()) if sms.exists() else 0
+    print("Delivered in 90 mornings:")
+    print(
+        f"  {len(mails)} e-mails in the SMTP sink: {OUTPUT / 'mail'} (open an .eml in a mail program)"
+    )
+    print(f"  {sms_count} SMS at the local provider: {sms}")
+    print(
+        f"  {sum(spooled.values())} letters spooled on {len(busy)} days: {OUTPUT / 'print' / 'spool'}"
+    )
+    if busy:
+        pdf, csv = batch_paths(OUTPUT / "print" / "batches", date.fromisoformat(busy[-1]))
+        print(f"  the print batch of {busy[-1]}: {pdf} with its manifest {csv}")
+    print(f"  the social collection report: {OUTPUT / 'social-report.pdf'}")
+    print()
+
+
+def _screened_case() -> str | None:
+    """A case the nightly cycle screened for legal action (the first by id), if any."""
+    from sqlalchemy import text
+
+    from respite.adapters.db.engine import make_engine
+
+    engine = make_engine()
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                text(
+                    "SELECT MIN(c.reference) FROM cases c JOIN events e ON e.case_id = c.id"
+                    " WHERE e.kind = 'screening'"
+                )
+            ).scalar()
+    finally:
+        engine.dispose()
+    return str(found) if found else None
+
+
 def _demo_iban(n: int) -> str:
     """A syntactically valid debtor IBAN (computed check digits; no real account)."""
     from schwifty import IBAN
@@ -587,6 +782,25 @@ def _run_steps(steps: list[tuple[str, list[str]]]) -> None:
                 if more > 0:
                     lines = [*lines[:cut], f"  ... {more} more: `respite bank review`"]
             out = "\n".join(lines)
+        elif args[:2] == ["messages", "list"]:
+            out = "\n".join(
+                f"{m['date']}  {m['channel']:<6} {m['template']:<26} {m['status']:<9} "
+                + ", ".join(f"{d['outcome']}:{d['rule']}" for d in m["decisions"])
+                for m in json.loads(out)
+            )
+        elif args[0] == "send":
+            r = json.loads(out)
+            out = (
+                f"prepared {r['prepared']}, sent {r['sent_total']} {r['sent']}, deferred "
+                f"{r['deferred']}, blocked {r['blocked']}"
+            )
+        elif args[0] == "screen":
+            out = "\n".join(out.splitlines()[:14])
+        elif args[0] == "print-batch":
+            b = json.loads(out)
+            out = f"{b.get('letters', 0)} letters, {b.get('pages', 0)} pages: {b.get('pdf_path')}"
+        elif args[0] == "letter":
+            out = f"written: {json.loads(out)['pdf']}"
         elif args[:2] == ["debtor", "match"]:
             found = json.loads(out)
             out = (
@@ -600,7 +814,9 @@ def _run_steps(steps: list[tuple[str, list[str]]]) -> None:
 
 def main() -> None:
     _tour()
-    _portfolio()
+    with _local_channels():
+        _portfolio()
+        _communications()
     print(
         "Next: `respite --help`; `respite summary` and `respite case timeline REF` read the same database."
     )

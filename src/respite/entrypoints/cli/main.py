@@ -31,6 +31,7 @@ from respite.entrypoints.cli.intake import import_app
 from respite.entrypoints.cli.messaging import calls_app, contact_app, messages_app
 from respite.entrypoints.cli.messaging import letter as letter_command
 from respite.entrypoints.cli.messaging import mail_sink as mail_sink_command
+from respite.entrypoints.cli.messaging import print_batch as print_batch_command
 from respite.entrypoints.cli.messaging import send as send_command
 from respite.entrypoints.cli.options import date_or_today, parse_date
 from respite.entrypoints.cli.payment import payment_app
@@ -73,6 +74,7 @@ app.add_typer(calls_app, name="calls")
 app.command("send")(send_command)
 app.command("letter")(letter_command)
 app.command("mail-sink")(mail_sink_command)
+app.command("print-batch")(print_batch_command)
 calc.command("protected-income")(protected_income_command)
 calc.command("budget")(budget_check_command)
 calc.command("court-costs")(court_costs_command)

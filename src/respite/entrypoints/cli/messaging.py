@@ -110,6 +110,19 @@ def letter(
     )
 
 
+def print_batch(
+    on: Annotated[str, typer.Option("--date", help="The business date of the letters.")],
+) -> None:
+    """Lay out the day's spooled letters as one PDF with a CSV manifest for the print shop."""
+    day = parse_date(on, "--date")
+    with open_database() as engine, ExitStack() as stack:
+        channels, print_dir = build_channels(stack)
+        result = messaging.make_print_batch(
+            engine, channels["post"], day, print_dir / "batches", now=datetime.now(UTC)
+        )
+    _emit(result or {"business_date": day.isoformat(), "letters": 0})
+
+
 @messages_app.command("list")
 def list_messages(
     case: Annotated[str | None, typer.Option("--case", help="Only this case's person.")] = None,

@@ -168,6 +168,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("call_tasks", schema=None) as batch_op:
         batch_op.create_index("ix_call_tasks_open", ["status", "due_at"], unique=False)
+        batch_op.create_index("ix_call_tasks_person", ["person_id", "done_at"], unique=False)
 
     op.create_table(
         "contact_decisions",
@@ -224,6 +225,7 @@ def downgrade() -> None:
 
     op.drop_table("contact_decisions")
     with op.batch_alter_table("call_tasks", schema=None) as batch_op:
+        batch_op.drop_index("ix_call_tasks_person")
         batch_op.drop_index("ix_call_tasks_open")
 
     op.drop_table("call_tasks")
