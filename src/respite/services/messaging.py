@@ -952,14 +952,17 @@ def _record(
     return True
 
 
-def _split_held(conn: Connection, message: Any, held: set[int], now: datetime) -> tuple[Any, Any]:
-    """Take the held cases out of a consolidated message into a message of their own."""
-    keep = [c for c in message.case_ids if c not in held]
+def _derived_message(
+    conn: Connection, message: Any, now: datetime, *, dedupe_key: str, **changes: Any
+) -> Any:
+    """A new message made from ``message`` (same person, step, brand and wording) with
+    ``changes``; its row, ready to be decided in the same run."""
     values = {
         k: getattr(message, k)
         for k in (
             "person_id",
             "debtor_id",
+            "case_ids",
             "business_date",
             "kind",
             "channel",
@@ -971,21 +974,30 @@ def _split_held(conn: Connection, message: Any, held: set[int], now: datetime) -
             "source",
         )
     }
-    held_id = conn.execute(
-        insert(Message)
-        .values(
-            **values,
-            case_ids=sorted(held),
-            status="blocked",
-            attempts=0,
-            created_at=now,
-            dedupe_key=f"{message.dedupe_key}:held:{min(held)}",
-            payload=dict(message.payload or {}),
-        )
-        .returning(Message.id)
-    ).scalar_one()
+    values.update(
+        status="queued",
+        attempts=0,
+        created_at=now,
+        dedupe_key=dedupe_key,
+        payload={k: v for k, v in (message.payload or {}).items() if k != "decision"},
+    )
+    values.update(changes)
+    new_id = conn.execute(insert(Message).values(**values).returning(Message.id)).scalar_one()
+    return conn.execute(select(*_MESSAGE_COLUMNS).where(Message.id == new_id)).one()
+
+
+def _split_held(conn: Connection, message: Any, held: set[int], now: datetime) -> tuple[Any, Any]:
+    """Take the held cases out of a consolidated message into a message of their own."""
+    keep = [c for c in message.case_ids if c not in held]
+    held_row = _derived_message(
+        conn,
+        message,
+        now,
+        dedupe_key=f"{message.dedupe_key}:held:{min(held)}",
+        case_ids=sorted(held),
+        status="blocked",
+    )
     conn.execute(update(Message).where(Message.id == message.id).values(case_ids=keep))
-    held_row = conn.execute(select(*_MESSAGE_COLUMNS).where(Message.id == held_id)).one()
     return replace_row(message, case_ids=keep), held_row
 
 
@@ -1357,33 +1369,16 @@ def _fallback(
     channel = settings.fallback.get(message.channel)
     if channel is None or message.fallback_of is not None:
         return None  # a fallback that fails itself goes to an agent (status failed)
-    key = f"{message.dedupe_key}:fallback:{channel}"
-    new_id = conn.execute(
-        insert(Message)
-        .values(
-            person_id=message.person_id,
-            debtor_id=message.debtor_id,
-            case_ids=list(case_ids),
-            business_date=message.business_date,
-            kind=message.kind,
-            channel=channel,
-            template=message.template,
-            tone=message.tone,
-            language=message.language,
-            brand=message.brand,
-            creditor_id=message.creditor_id,
-            source=message.source,
-            status="queued",
-            attempts=0,
-            created_at=now,
-            fallback_of=message.id,
-            dedupe_key=key,
-            payload={k: v for k, v in (message.payload or {}).items() if k != "decision"},
-        )
-        .returning(Message.id)
-    ).scalar_one()
+    row = _derived_message(
+        conn,
+        message,
+        now,
+        dedupe_key=f"{message.dedupe_key}:fallback:{channel}",
+        case_ids=list(case_ids),
+        channel=channel,
+        fallback_of=message.id,
+    )
     report.fallbacks += 1
-    row = conn.execute(select(*_MESSAGE_COLUMNS).where(Message.id == new_id)).one()
     return row
 
 

@@ -8,6 +8,7 @@ and totals. Refusals (no reason to refer, an already closed referral) exit with 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -76,16 +77,16 @@ def create(
     _emit(result)
 
 
-@referral_app.command("accept")
-def accept(
-    referral_id: Annotated[int, typer.Argument(help="The referral the counsellor accepted.")],
-    date: DateOpt = None,
-    actor: ActorOpt = "agent",
-    reason: Annotated[str, typer.Option(help="A note, e.g. the counsellor's file number.")] = "",
+def _on_referral(
+    action: Callable[..., dict[str, Any]],
+    referral_id: int,
+    date: str | None,
+    actor: str,
+    reason: str,
 ) -> None:
-    """Record that debt counselling took the person on (the holds stay; close ends them)."""
+    """Run ``action`` on one referral in one transaction and print its result."""
     with open_database() as engine, engine.begin() as conn:
-        result = referrals.accept_referral(
+        result = action(
             conn,
             referral_id,
             on=date_or_today(date, "--date"),
@@ -94,6 +95,17 @@ def accept(
             at=datetime.now(UTC),
         )
     _emit(result)
+
+
+@referral_app.command("accept")
+def accept(
+    referral_id: Annotated[int, typer.Argument(help="The referral the counsellor accepted.")],
+    date: DateOpt = None,
+    actor: ActorOpt = "agent",
+    reason: Annotated[str, typer.Option(help="A note, e.g. the counsellor's file number.")] = "",
+) -> None:
+    """Record that debt counselling took the person on (the holds stay; close ends them)."""
+    _on_referral(referrals.accept_referral, referral_id, date, actor, reason)
 
 
 @referral_app.command("close")
@@ -104,16 +116,7 @@ def close(
     reason: Annotated[str, typer.Option(help="Why it ends.")] = "debt counselling ended",
 ) -> None:
     """Close a referral and lift the debt-counselling holds; collection may resume."""
-    with open_database() as engine, engine.begin() as conn:
-        result = referrals.close_referral(
-            conn,
-            referral_id,
-            on=date_or_today(date, "--date"),
-            actor=actor,
-            reason=reason,
-            at=datetime.now(UTC),
-        )
-    _emit(result)
+    _on_referral(referrals.close_referral, referral_id, date, actor, reason)
 
 
 @referral_app.command("list")
