@@ -1014,7 +1014,9 @@ def _demo_branding(name: str, number: int) -> dict[str, object]:
         "accent_color": "#f4f6f8",
         "logo_data_uri": "data:image/svg+xml;base64,"
         + base64.b64encode(svg.encode("utf-8")).decode("ascii"),
-        "footer": f"{name} has asked Respite to contact you about this account.",
+        "website": f"https://www.{slug}.example",
+        # Language-neutral: the templates add "on behalf of" in the debtor's language.
+        "footer": f"{name} · www.{slug}.example",
     }
 
 
