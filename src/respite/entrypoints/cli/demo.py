@@ -416,11 +416,11 @@ def _portfolio() -> None:
     print(f"A portfolio collected for 90 days, in {where}\n")
     steps: list[tuple[str, list[str]]] = [
         (
-            "Build a synthetic portfolio: 2,000 debtors (NL, BE, PL), handed over on 15 January 2025",
+            "Build a synthetic portfolio: 1,000 debtors (NL, BE, PL), handed over on 15 January 2025",
             [
                 "demo-data",
                 "--debtors",
-                "2000",
+                "1000",
                 "--creditors",
                 "8",
                 "--seed",
@@ -693,6 +693,8 @@ def _communications() -> None:
         for day in sorted((OUTPUT / "print" / "spool").glob("20*"))
     }
     busy = [day for day, n in spooled.items() if n]
+    # The print batch of the busiest day of at most 150 letters (a few pages a second).
+    busy.sort(key=lambda day: (spooled[day] <= 150, spooled[day] if spooled[day] <= 150 else 0))
     if busy:
         _run_steps(
             [
@@ -784,7 +786,7 @@ def _run_steps(steps: list[tuple[str, list[str]]]) -> None:
             out = "\n".join(lines)
         elif args[:2] == ["messages", "list"]:
             out = "\n".join(
-                f"{m['date']}  {m['channel']:<6} {m['template']:<26} {m['status']:<9} "
+                f"{(m['sent_at'] or m['date'])[:10]}  {m['channel']:<6} {m['template']:<26} {m['status']:<9} "
                 + ", ".join(f"{d['outcome']}:{d['rule']}" for d in m["decisions"])
                 for m in json.loads(out)
             )
