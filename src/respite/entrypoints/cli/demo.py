@@ -480,13 +480,18 @@ def _portfolio() -> None:
                 "Import the same file again: every entry is booked exactly once",
                 ["bank", "import", statement, "--date", ARRANGEMENT_DATE],
             ),
+        ]
+    )
+    payer = _open_case(planned)
+    _run_steps(
+        [
             (
-                f"How {planned[0]} can pay: references, IBAN and the EPC QR payload",
-                ["payment", "details", planned[0]],
+                f"How {payer} can pay: references, IBAN and the EPC QR payload",
+                ["payment", "details", payer],
             ),
             (
                 "The EPC QR code a banking app scans (exact amount, RF reference)",
-                ["payment", "qr", planned[0], "--out", str(OUTPUT / f"qr-{planned[0]}.png")],
+                ["payment", "qr", payer, "--out", str(OUTPUT / f"qr-{payer}.png")],
             ),
         ]
     )
@@ -722,6 +727,32 @@ def _communications() -> None:
         print(f"  the print batch of {busy[-1]}: {pdf} with its manifest {csv}")
     print(f"  the social collection report: {OUTPUT / 'social-report.pdf'}")
     print()
+
+
+def _open_case(preferred: list[str]) -> str:
+    """The first of ``preferred`` that still owes euros, else the first open euro case."""
+    from sqlalchemy import text
+
+    from respite.adapters.db.engine import make_engine
+
+    engine = make_engine()
+    try:
+        with engine.connect() as conn:
+            owing = [
+                str(r[0])
+                for r in conn.execute(
+                    text(
+                        "SELECT c.reference FROM cases c JOIN claims cl ON cl.case_id = c.id"
+                        " WHERE c.closed = :no AND cl.currency = 'EUR' GROUP BY c.id, c.reference"
+                        " HAVING SUM(cl.open_principal_cents + cl.open_interest_cents"
+                        " + cl.open_costs_cents) > 0 ORDER BY c.id"
+                    ),
+                    {"no": False},
+                )
+            ]
+    finally:
+        engine.dispose()
+    return next((ref for ref in preferred if ref in set(owing)), owing[0])
 
 
 def _screened_case() -> str | None:
