@@ -416,11 +416,11 @@ def _portfolio() -> None:
     print(f"A portfolio collected for 90 days, in {where}\n")
     steps: list[tuple[str, list[str]]] = [
         (
-            "Build a synthetic portfolio: 1,000 debtors (NL, BE, PL), handed over on 15 January 2025",
+            "Build a synthetic portfolio: 2,000 debtors (NL, BE, PL), handed over on 15 January 2025",
             [
                 "demo-data",
                 "--debtors",
-                "1000",
+                "2000",
                 "--creditors",
                 "8",
                 "--seed",
