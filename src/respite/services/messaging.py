@@ -496,19 +496,24 @@ def _load_batch(conn: Connection, messages: Sequence[Any], on: date, now: dateti
     plan_ids = sorted({int(m.payload["plan"]) for m in messages if (m.payload or {}).get("plan")})
     plans: dict[int, Any] = {}
     for ids in chunks(plan_ids, 5000):
+        # One query per batch for every plan's next open instalment, not one per plan.
+        next_due = dict(
+            conn.execute(
+                select(Instalment.plan_id, func.min(Instalment.due_date))
+                .where(
+                    Instalment.plan_id.in_(ids),
+                    Instalment.status == "open",
+                    Instalment.due_date >= on,
+                )
+                .group_by(Instalment.plan_id)
+            ).all()
+        )
         for p in conn.execute(
             select(Plan.id, Plan.instalment_cents, Plan.months, Plan.currency).where(
                 Plan.id.in_(ids)
             )
         ):
-            next_due = conn.execute(
-                select(func.min(Instalment.due_date)).where(
-                    Instalment.plan_id == p.id,
-                    Instalment.status == "open",
-                    Instalment.due_date >= on,
-                )
-            ).scalar()
-            plans[p.id] = (p, next_due)
+            plans[p.id] = (p, next_due.get(p.id))
     return _Batch(
         debtors=debtors,
         cases=cases,
@@ -901,6 +906,21 @@ def _held_cases(state: ContactState, case_ids: Sequence[int], local_day: date) -
     }
 
 
+def _timeline(
+    conn: Connection,
+    case_ids: Sequence[int],
+    on: date,
+    now: datetime,
+    kind: str,
+    reason: str,
+    after: dict[str, Any],
+) -> None:
+    """The same messaging event in the timeline of every case a message is about."""
+    conn.execute(
+        insert(Event), [event_row(c, on, now, "messaging", kind, reason, after) for c in case_ids]
+    )
+
+
 def _record(
     conn: Connection,
     message: Any,
@@ -931,20 +951,14 @@ def _record(
     )
     if decision.outcome is not Outcome.SEND:
         kind = "contact_deferred" if decision.outcome is Outcome.DEFER else "contact_blocked"
-        conn.execute(
-            insert(Event),
-            [
-                event_row(
-                    c,
-                    on,
-                    now,
-                    "messaging",
-                    kind,
-                    f"{message.channel} message {message.template}: {decision.reason}",
-                    {"message_id": message.id, "rule": decision.rule, "channel": message.channel},
-                )
-                for c in case_ids
-            ],
+        _timeline(
+            conn,
+            case_ids,
+            on,
+            now,
+            kind,
+            f"{message.channel} message {message.template}: {decision.reason}",
+            {"message_id": message.id, "rule": decision.rule, "channel": message.channel},
         )
     payload = dict(message.payload or {})
     payload["decision"] = current
@@ -1305,26 +1319,20 @@ def _settle(
             values["delivered_at"] = now
         conn.execute(update(Message).where(Message.id == message.id).values(**values))
         report.sent[message.channel] += 1
-        conn.execute(
-            insert(Event),
-            [
-                event_row(
-                    c,
-                    on,
-                    now,
-                    "messaging",
-                    "message_sent",
-                    f"{message.template} by {message.channel}",
-                    {
-                        "message_id": message.id,
-                        "channel": message.channel,
-                        "template": message.template,
-                        "b1": b1,
-                        "source": message.source,
-                    },
-                )
-                for c in case_ids
-            ],
+        _timeline(
+            conn,
+            case_ids,
+            on,
+            now,
+            "message_sent",
+            f"{message.template} by {message.channel}",
+            {
+                "message_id": message.id,
+                "channel": message.channel,
+                "template": message.template,
+                "b1": b1,
+                "source": message.source,
+            },
         )
         return None
     if result.status == "retry" and attempts < settings.max_attempts:
@@ -1340,20 +1348,14 @@ def _settle(
         report.bounced += 1
     else:
         report.failed += 1
-    conn.execute(
-        insert(Event),
-        [
-            event_row(
-                c,
-                on,
-                now,
-                "messaging",
-                f"message_{status}",
-                f"{message.template} by {message.channel}: {status}",
-                {"message_id": message.id, "channel": message.channel},
-            )
-            for c in case_ids
-        ],
+    _timeline(
+        conn,
+        case_ids,
+        on,
+        now,
+        f"message_{status}",
+        f"{message.template} by {message.channel}: {status}",
+        {"message_id": message.id, "channel": message.channel},
     )
     return _fallback(conn, message, case_ids, now, settings, report)
 
@@ -1390,7 +1392,13 @@ def send_moment(on: date, at: time, settings: MessagingSettings) -> datetime:
     return datetime.combine(on, at, tzinfo=ZoneInfo(settings.timezone))
 
 
-def poll_sms(engine: Engine, channel: Any, now: datetime, report: SendReport) -> None:
+def poll_sms(
+    engine: Engine,
+    channel: Any,
+    now: datetime,
+    settings: MessagingSettings,
+    report: SendReport,
+) -> None:
     """Ask the SMS provider about sent messages; an undeliverable one falls back to a letter."""
     with engine.connect() as conn:
         rows = list(
@@ -1417,15 +1425,11 @@ def poll_sms(engine: Engine, channel: Any, now: datetime, report: SendReport) ->
                     .where(Message.id == row.id)
                     .values(status=status, error=f"provider reported {status}")
                 )
-                settings = MessagingSettings(agency_brand=_PLACEHOLDER_BRAND)
                 if status == "bounced":
                     report.bounced += 1
                 else:
                     report.failed += 1
                 _fallback(conn, row, list(row.case_ids), now, settings, report)
-
-
-_PLACEHOLDER_BRAND = Brand(name="", sender_name="", sender_email="", phone="", website="")
 
 
 def send_day(
@@ -1446,7 +1450,7 @@ def send_day(
     deliver_messages(engine, on, now, channels, settings, report=report, agency=agency)
     sms = channels.get("sms")
     if sms is not None and hasattr(sms, "status"):
-        poll_sms(engine, sms, now, report)
+        poll_sms(engine, sms, now, settings, report)
         # Fallback letters made by the poll go out in the same run.
         deliver_messages(engine, on, now, channels, settings, report=report, agency=agency)
     letters = channels.get("post")
