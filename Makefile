@@ -7,8 +7,10 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test lint typecheck unit venv clean bench bench-plans bench-bank bench-social bench-send system
 
 # Debian packages: poppler-utils (pdftotext, pdftoppm) reads back the PDFs in tests;
-# libharfbuzz-subset0 lets WeasyPrint subset fonts (it warns, and later refuses, without).
-SYSTEM_PACKAGES := poppler-utils libharfbuzz-subset0
+# libharfbuzz-subset0 lets WeasyPrint subset fonts (it warns, and later refuses, without);
+# chromium is the real browser the portal and console tests drive with Playwright (Debian's
+# build at /usr/bin/chromium: no browser download).
+SYSTEM_PACKAGES := poppler-utils libharfbuzz-subset0 chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 venv: $(STAMP)

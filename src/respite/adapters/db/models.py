@@ -32,6 +32,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
+    "ApiKey",
+    "Attachment",
+    "AuditEntry",
+    "Feedback",
+    "IdempotencyKey",
+    "LoginThrottle",
+    "PaymentCheckout",
+    "SensitiveNote",
+    "User",
+    "WebSession",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "AccessCode",
     "BankEntry",
     "BankStatement",
@@ -763,3 +775,236 @@ class AccessCode(Base):
     expires_on: Mapped[date] = mapped_column(Date)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- web: debtor portal, creditor API, operator console (issues 7 and 8) ----------------
+
+
+class WebSession(Base):
+    """A logged-in browser: a debtor in the portal or a user in the console.
+
+    The cookie holds a random 256-bit token; only its SHA-256 is stored, so a copy of the
+    database does not hand out live sessions. Sessions expire and are revoked by deletion.
+    """
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (
+        CheckConstraint("kind IN ('portal', 'console')", name="web_session_kind"),
+        Index("ix_web_sessions_expiry", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    # portal: the person (COALESCE(person_id, id) of the debtor) and the case logged in with
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("debtors.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # console: the user
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    language: Mapped[str | None] = mapped_column(String(5))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LoginThrottle(Base):
+    """Failed logins per key ("ref:R000000042", "ip:203.0.113.9", "user:alice").
+
+    Kept in the database, not in process memory, so that every worker and every restart
+    sees the same counts: a lockout cannot be dodged by hitting another process.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PaymentCheckout(Base):
+    """A payment started in the portal at the payment provider, until its webhook says paid."""
+
+    __tablename__ = "payment_checkouts"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('open', 'paid', 'failed', 'cancelled', 'expired')",
+            name="payment_checkout_status",
+        ),
+        CheckConstraint("amount_cents > 0", name="payment_checkout_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column()
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    provider: Mapped[str] = mapped_column(String(40))
+    provider_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Attachment(Base):
+    """A file a debtor or an agent added to a case (a dispute's evidence); kept on disk."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(30))  # dispute | other
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_path: Mapped[str] = mapped_column(String(500))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+
+
+class SensitiveNote(Base):
+    """Special-category data (vulnerability, health): the text is encrypted at rest.
+
+    Only ``kind`` and who/when are readable without the data key; reading ``ciphertext``
+    through the console writes an audit entry.
+    """
+
+    __tablename__ = "sensitive_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("debtors.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(30))  # vulnerability
+    ciphertext: Mapped[str] = mapped_column(Text)
+    consent: Mapped[bool] = mapped_column(Boolean)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+
+
+class Feedback(Base):
+    """The debtor's answer to "how did this go?" after a portal action (1-5, a comment)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="feedback_score"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("debtors.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    action: Mapped[str] = mapped_column(String(30))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    business_date: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class User(Base):
+    """An agency user of the console (agent, supervisor, admin, compliance) or a creditor's
+    dashboard user (role ``creditor``, bound to ``creditor_id``)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('agent', 'supervisor', 'admin', 'compliance', 'creditor')",
+            name="user_role",
+        ),
+        CheckConstraint(
+            "(role = 'creditor') = (creditor_id IS NOT NULL)", name="user_creditor_binding"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    creditor_id: Mapped[int | None] = mapped_column(ForeignKey("creditors.id"))
+    # Authority: the largest plan total and the largest write-off this user may approve.
+    plan_limit_cents: Mapped[int] = mapped_column(default=0)
+    writeoff_limit_cents: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKey(Base):
+    """A creditor's API key: ``rsp_<key_id>_<secret>``; only the secret's hash is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    creditor_id: Mapped[int] = mapped_column(ForeignKey("creditors.id"), index=True)
+    key_id: Mapped[str] = mapped_column(String(24), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Who read or changed whose personal data, when and why. Append-only (triggers)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(100))  # user:alice | api:<key_id> | debtor:<person>
+    action: Mapped[str] = mapped_column(String(60))  # read_debtor | read_vulnerability | ...
+    subject_type: Mapped[str] = mapped_column(String(30))  # debtor | case | creditor
+    subject_id: Mapped[str] = mapped_column(String(60))
+    purpose: Mapped[str] = mapped_column(Text)
+    client: Mapped[str | None] = mapped_column(String(64))
+
+
+class IdempotencyKey(Base):
+    """The first response to an API request with an ``Idempotency-Key``, replayed on retry."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("creditor_id", "key", name="uq_idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    creditor_id: Mapped[int] = mapped_column(ForeignKey("creditors.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookEndpoint(Base):
+    """Where a creditor wants status changes posted; the signing secret is encrypted."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    creditor_id: Mapped[int] = mapped_column(ForeignKey("creditors.id"), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret_ciphertext: Mapped[str] = mapped_column(Text)
+    event_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookDelivery(Base):
+    """One timeline event posted to one endpoint, retried with backoff until delivered."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_delivery"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        CheckConstraint(
+            "status IN ('pending', 'delivered', 'failed')", name="webhook_delivery_status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -41,6 +41,7 @@ from respite.entrypoints.cli.referrals import referral_app
 from respite.entrypoints.cli.report import report_app
 from respite.entrypoints.cli.screening import court_costs_command, legal_app, screen_command
 from respite.entrypoints.cli.sepa import sepa_app
+from respite.entrypoints.cli.serve import serve as serve_command
 from respite.entrypoints.cli.worker import worker as worker_command
 from respite.errors import ConflictError, InputError, NotAllowed, RespiteError
 from respite.rules.loader import load_pack
@@ -82,6 +83,7 @@ app.command("screen")(screen_command)
 app.add_typer(legal_app, name="legal")
 app.command("cycle")(cycle_command)
 app.command("worker")(worker_command)
+app.command("serve")(serve_command)
 app.command("simulate")(simulate_command)
 app.command("summary")(summary_command)
 app.command("demo-data")(demo_data_command)

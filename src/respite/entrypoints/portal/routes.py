@@ -1,0 +1,9 @@
+"""Portal routes (placeholder until the portal lands)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from respite.entrypoints.web.security import csrf_protect
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
