@@ -7,15 +7,17 @@ settings and clock. ``respite serve`` runs it with uvicorn.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from respite.adapters.clock import Clock, SystemClock
+from respite.entrypoints.portal.auth import LoginRequired
 from respite.entrypoints.web.security import SecurityMiddleware
 from respite.entrypoints.web.settings import WebSettings
 from respite.entrypoints.web.templating import render
@@ -65,6 +67,10 @@ def create_app(
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:
         return PlainTextResponse("ok")
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(f"/login?{urlencode({'next': exc.next_path})}", status_code=303)
 
     @app.exception_handler(RespiteError)
     async def domain_error(request: Request, exc: RespiteError) -> Response:
