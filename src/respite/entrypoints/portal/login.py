@@ -1,0 +1,7 @@
+"""Portal: Login with the letter code or a signed link, logout."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
