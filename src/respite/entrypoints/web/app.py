@@ -46,6 +46,7 @@ def create_app(
     from respite.adapters.db.engine import make_engine
     from respite.entrypoints.api.routes import router as api_router
     from respite.entrypoints.console.routes import router as console_router
+    from respite.entrypoints.portal.pay import webhook_router
     from respite.entrypoints.portal.routes import router as portal_router
 
     settings = settings or WebSettings.from_env()
@@ -101,6 +102,7 @@ def create_app(
 
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(console_router, prefix="/console")
+    app.include_router(webhook_router)
     app.include_router(portal_router)
     return app
 
