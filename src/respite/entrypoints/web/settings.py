@@ -36,6 +36,8 @@ class WebSettings:
     payment_provider_url: str = "http://127.0.0.1:8001"
     payment_webhook_secret: str = "demo-webhook-secret-change-me"  # noqa: S105 - demo default
     public_url: str = "http://127.0.0.1:8000"
+    # Signs login links (the QR on a letter): a link cannot be made up or altered.
+    link_secret: str = "demo-link-secret-change-me"  # noqa: S105 - demo default
     default_language: str = "nl"
     extra_form_origins: tuple[str, ...] = field(default=())
 
@@ -61,6 +63,7 @@ class WebSettings:
                 "RESPITE_PAYMENT_WEBHOOK_SECRET", defaults.payment_webhook_secret
             ),
             public_url=os.environ.get("RESPITE_PORTAL_URL", defaults.public_url).rstrip("/"),
+            link_secret=os.environ.get("RESPITE_LINK_SECRET", defaults.link_secret),
         )
 
     @property
