@@ -18,7 +18,7 @@ from sqlalchemy import Connection, insert, select
 
 from respite.adapters.db.models import AuditEntry
 
-__all__ = ["FIELDS", "export_csv", "entries", "record"]
+__all__ = ["FIELDS", "entries", "export_csv", "record"]
 
 FIELDS = ("id", "at", "actor", "action", "subject_type", "subject_id", "purpose", "client")
 
