@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit venv clean bench bench-plans bench-bank bench-social bench-send system
+.PHONY: demo test lint typecheck unit venv clean bench bench-plans bench-bank bench-social bench-send bench-portal system
 
 # Debian packages: poppler-utils (pdftotext, pdftoppm) reads back the PDFs in tests;
 # libharfbuzz-subset0 lets WeasyPrint subset fonts (it warns, and later refuses, without);
@@ -64,6 +64,12 @@ bench-send: $(STAMP) system
 # The social collection report over 1M cases and a year of events (portfolio cached).
 bench-social: $(STAMP)
 	$(BIN)/python bench/social_report.py --cases $${CASES:-1000000}
+
+# The portal's case page and plan offer at 200 req/s (hey) and flat out (wrk), beside a bare
+# FastAPI route served the same way.
+bench-portal: $(STAMP)
+	@for p in hey wrk; do command -v $$p >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq hey wrk >/dev/null; break; }; done
+	$(BIN)/python bench/portal.py --debtors $${DEBTORS:-2000} --workers $${WORKERS:-1}
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
