@@ -110,3 +110,14 @@ def test_the_error_page_is_accessible_in_chromium(server: LiveServer, page: Any)
     assert_accessible(page)
     page.get_by_role("link", name="English").click()
     assert page.locator("h1").inner_text() == "Something went wrong"
+
+
+def test_an_oversized_form_is_refused_before_it_is_read(server: LiveServer) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        client.get("/healthz")
+        token = client.cookies[CSRF_COOKIE]
+        big = "x" * (WebSettings().max_upload_bytes + 100 * 1024)
+        response = client.post("/_probe", data={"note": big, "csrf_token": token})
+        small = client.post("/_probe", data={"note": "x" * 1000, "csrf_token": token})
+    assert response.status_code == 413
+    assert small.status_code == 200

@@ -54,6 +54,7 @@ class ReasonCode(StrEnum):
     SEVERAL_CREDITORS = "several_creditors"
     VULNERABLE = "vulnerable"
     AGENT = "agent"  # an agent's own judgement, given in words (``--reason``)
+    DEBTOR_REQUEST = "debtor_request"  # the person asked for help in the portal, with consent
 
 
 @dataclass(frozen=True, slots=True)

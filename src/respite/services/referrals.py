@@ -64,6 +64,7 @@ __all__ = [
     "assess",
     "claim_statement",
     "close_referral",
+    "contact_for",
     "debtor_of_case",
     "flagged_vulnerable",
     "latest_capacity_cents",
@@ -277,7 +278,7 @@ def refer(
     if not reasons:
         raise ValidationError("a referral needs at least one reason", field="reason")
     person = person_of(conn, debtor_id)
-    contact = _contact_for(conn, person)
+    contact = contact_for(conn, person)
     result = conn.execute(
         insert(Referral).values(
             debtor_id=person,
@@ -426,7 +427,7 @@ def list_referrals(conn: Connection, *, status: str | None = None) -> list[dict[
     return out
 
 
-def _contact_for(conn: Connection, person: int) -> Contact:
+def contact_for(conn: Connection, person: int) -> Contact:
     ids = debtor_ids_of_person(conn, person)
     rows = list(
         conn.execute(
@@ -624,7 +625,7 @@ def claim_statement(conn: Connection, debtor_id: int, *, on: date) -> ClaimState
     contact = (
         Contact(**referral["contact"])
         if referral and referral["contact"]
-        else _contact_for(conn, person)
+        else contact_for(conn, person)
     )
     return ClaimStatement(
         on=on,

@@ -62,7 +62,11 @@ def create_app(
     app.state.engine = engine or make_engine()
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
-    app.add_middleware(SecurityMiddleware, form_origins=settings.form_origins)
+    app.add_middleware(
+        SecurityMiddleware,
+        form_origins=settings.form_origins,
+        max_form_bytes=settings.max_upload_bytes + 64 * 1024,
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz", include_in_schema=False)

@@ -16,6 +16,7 @@ from http.cookies import SimpleCookie
 
 from fastapi import HTTPException, Request
 from starlette.datastructures import MutableHeaders
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["CSRF_COOKIE", "SecurityMiddleware", "csrf_protect", "csrf_token"]
@@ -40,8 +41,13 @@ def _cookie(scope: Scope, name: str) -> str | None:
 class SecurityMiddleware:
     """Pure ASGI middleware (no BaseHTTPMiddleware: it would buffer and break streaming)."""
 
-    def __init__(self, app: ASGIApp, *, form_origins: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, *, form_origins: tuple[str, ...] = (), max_form_bytes: int = 6 << 20
+    ) -> None:
         self.app = app
+        # Pages take forms with at most one upload; anything bigger is refused before it is
+        # parsed and spooled (the API has its own limits for bulk files).
+        self.max_form_bytes = max_form_bytes
         extra = " ".join(form_origins)
         self.csp = (
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -61,6 +67,13 @@ class SecurityMiddleware:
         scope.setdefault("state", {})["csrf"] = token
         https = scope.get("scheme") == "https"
         is_api = scope.get("path", "").startswith("/api/")
+        if not is_api:
+            length = next((v for k, v in scope.get("headers", []) if k == b"content-length"), None)
+            if length is not None and (not length.isdigit() or int(length) > self.max_form_bytes):
+                response = PlainTextResponse("Request too large", status_code=413)
+                await response(scope, receive, send)
+                return
+            receive = self._capped(receive)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -89,6 +102,22 @@ class SecurityMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    def _capped(self, receive: Receive) -> Receive:
+        """A chunked body without Content-Length is counted as it arrives and cut off."""
+        seen = 0
+        limit = self.max_form_bytes
+
+        async def capped() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    return {"type": "http.disconnect"}
+            return message
+
+        return capped
 
 
 def csrf_token(request: Request) -> str:
