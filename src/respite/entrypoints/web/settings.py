@@ -35,6 +35,7 @@ class WebSettings:
     # The payment provider's base URL and the secret its webhooks are signed with.
     payment_provider_url: str = "http://127.0.0.1:8001"
     payment_webhook_secret: str = "demo-webhook-secret-change-me"  # noqa: S105 - demo default
+    payment_provider_key: str | None = None
     public_url: str = "http://127.0.0.1:8000"
     # Signs login links (the QR on a letter): a link cannot be made up or altered.
     link_secret: str = "demo-link-secret-change-me"  # noqa: S105 - demo default
@@ -62,6 +63,7 @@ class WebSettings:
             payment_webhook_secret=os.environ.get(
                 "RESPITE_PAYMENT_WEBHOOK_SECRET", defaults.payment_webhook_secret
             ),
+            payment_provider_key=os.environ.get("RESPITE_PAYMENT_PROVIDER_KEY") or None,
             public_url=os.environ.get("RESPITE_PORTAL_URL", defaults.public_url).rstrip("/"),
             link_secret=os.environ.get("RESPITE_LINK_SECRET", defaults.link_secret),
         )
