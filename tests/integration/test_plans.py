@@ -300,6 +300,14 @@ def test_a_deferral_within_policy_holds_the_case_and_moves_its_instalments(
         )
     longer = plans.defer(db_engine, refs[1], on=START, days=90, actor="debtor", reason="", at=NOW)
     assert longer["status"] == "review"
+    # Asking again on the same day joins the review already queued instead of failing.
+    again = plans.defer(db_engine, refs[1], on=START, days=60, actor="debtor", reason="", at=NOW)
+    assert again["status"] == "review"
+    with db_engine.connect() as conn:
+        reviews = conn.execute(
+            select(OutboxMessage.id).where(OutboxMessage.template == "deferral_review")
+        ).all()
+    assert len(reviews) == 1
 
 
 def test_a_plan_for_a_closed_case_is_refused(db_engine: Engine) -> None:

@@ -674,9 +674,11 @@ def defer(
         )
         decision = evaluate_deferral(on=on, days=days, policy=policy)
         if decision.route is Route.REVIEW:
-            conn.execute(
-                insert(OutboxMessage).values(
-                    **outbox_row(
+            # A second request on the same day joins the review already queued.
+            queue_outbox(
+                conn,
+                [
+                    outbox_row(
                         case_id,
                         on,
                         "review",
@@ -685,7 +687,7 @@ def defer(
                         f"deferral-review:{case_id}:{on.isoformat()}",
                         {"days": days, "reasons": list(decision.reasons)},
                     )
-                )
+                ],
             )
             conn.execute(
                 insert(Event).values(
