@@ -36,6 +36,11 @@ def _status_of(exc: RespiteError) -> int:
     return 400
 
 
+def _error_page(request: Request) -> str:
+    path = request.url.path
+    return "console/error.html" if path.startswith("/console") else "error.html"
+
+
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -82,7 +87,7 @@ def create_app(
         status = _status_of(exc)
         if _is_api(request):
             return JSONResponse({"detail": str(exc)}, status_code=status)
-        return render(request, "error.html", status_code=status, message=str(exc))
+        return render(request, _error_page(request), status_code=status, message=str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -90,7 +95,9 @@ def create_app(
             return JSONResponse(
                 {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
             )
-        response = render(request, "error.html", status_code=exc.status_code, message=exc.detail)
+        response = render(
+            request, _error_page(request), status_code=exc.status_code, message=exc.detail
+        )
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
         return response
@@ -101,7 +108,10 @@ def create_app(
             return JSONResponse({"detail": jsonable(exc.errors())}, status_code=422)
         fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) for e in exc.errors())
         return render(
-            request, "error.html", status_code=422, message=f"Please check: {fields or 'the form'}"
+            request,
+            _error_page(request),
+            status_code=422,
+            message=f"Please check: {fields or 'the form'}",
         )
 
     app.include_router(api_router, prefix="/api/v1")

@@ -40,6 +40,10 @@ def language_of(request: Request) -> str:
     cached = getattr(request.state, "language", None)
     if isinstance(cached, str):
         return cached
+    if request.url.path.startswith("/console"):
+        # The console speaks English (its users are the agency's staff), error pages too.
+        request.state.language = "en"
+        return "en"
     settings = request.app.state.settings
     lang = negotiate(
         request.query_params.get("lang"),
