@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from respite.adapters.db.models import Case, Debtor
-from respite.entrypoints.web import sessions
+from respite.entrypoints.web.sessions import COOKIE, create
 
 
 def portal_session(engine: Engine, reference: str, *, language: str = "nl") -> str:
@@ -23,7 +23,7 @@ def portal_session(engine: Engine, reference: str, *, language: str = "nl") -> s
             .join(Debtor, Debtor.id == Case.debtor_id)
             .where(Case.reference == reference)
         ).one()
-        return sessions.create(
+        token: str = create(
             conn,
             "portal",
             now=datetime.now(UTC),
@@ -32,9 +32,10 @@ def portal_session(engine: Engine, reference: str, *, language: str = "nl") -> s
             case_id=int(row.id),
             language=language,
         )
+    return token
 
 
 def log_in_browser(page: Any, base_url: str, engine: Engine, reference: str) -> None:
     """Give a Playwright page's context the portal cookie for ``reference``'s person."""
     token = portal_session(engine, reference)
-    page.context.add_cookies([{"name": sessions.COOKIE["portal"], "value": token, "url": base_url}])
+    page.context.add_cookies([{"name": COOKIE["portal"], "value": token, "url": base_url}])

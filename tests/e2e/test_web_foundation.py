@@ -121,3 +121,8 @@ def test_an_oversized_form_is_refused_before_it_is_read(server: LiveServer) -> N
         small = client.post("/_probe", data={"note": "x" * 1000, "csrf_token": token})
     assert response.status_code == 413
     assert small.status_code == 200
+
+
+def test_switching_language_keeps_the_other_query_parameters(server: LiveServer) -> None:
+    page = httpx.get(f"{server.url}/missing?next=%2Foverview&ref=R1")
+    assert 'href="/missing?next=%2Foverview&amp;ref=R1&amp;lang=en"' in page.text

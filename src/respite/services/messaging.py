@@ -819,6 +819,8 @@ CODE_LENGTH = 12
 # thousands of codes. Verification reads the parameters from the stored hash, so they can
 # be raised later without invalidating codes already printed.
 _HASHER = PasswordHasher(time_cost=1, memory_cost=8_192, parallelism=1)
+# The portal's login check pads its verifications with dummies made by the same hasher.
+LOGIN_CODE_HASHER = _HASHER
 
 
 def new_login_code() -> str:

@@ -68,6 +68,7 @@ __all__ = [
     "debtor_of_case",
     "flagged_vulnerable",
     "latest_capacity_cents",
+    "ledger_flows",
     "list_referrals",
     "open_referral_of",
     "refer",
@@ -590,7 +591,7 @@ def claim_statement(conn: Connection, debtor_id: int, *, on: date) -> ClaimState
         if case_ids
         else []
     )
-    flows = _ledger_flows(conn, [int(c.id) for c in claims])
+    flows = ledger_flows(conn, [int(c.id) for c in claims])
     blocks: dict[str, list[StatementLine]] = {}
     for claim in claims:
         reference, creditor = claim.case_ref, claim.creditor
@@ -652,7 +653,7 @@ def _totals(lines: Sequence[StatementLine], currency: Currency) -> StatementTota
     )
 
 
-def _ledger_flows(
+def ledger_flows(
     conn: Connection, claim_ids: Sequence[int]
 ) -> dict[int, dict[tuple[str, str], int]]:
     """Per claim: cents charged / allocated / written off per part, reversals undone."""

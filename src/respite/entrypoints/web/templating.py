@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -55,6 +56,13 @@ def language_of(request: Request) -> str:
     return lang
 
 
+def _with_lang(request: Request, code: str) -> str:
+    """This page in another language, its other query parameters kept (a pre-filled login
+    link or a ``next`` must survive the switch)."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return f"{request.url.path}?{urlencode([*query, ('lang', code)])}"
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     lang = language_of(request)
     t = translator(lang)
@@ -69,6 +77,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             languages=LANGUAGES,
             csrf_token=csrf_token(request),
             path=request.url.path,
+            lang_href=lambda code: _with_lang(request, code),
             **context,
         )
     )
