@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit venv clean bench bench-plans bench-bank bench-social bench-send bench-portal system
+.PHONY: demo test lint typecheck unit venv clean bench bench-plans bench-bank bench-social bench-send bench-portal bench-api system
 
 # Debian packages: poppler-utils (pdftotext, pdftoppm) reads back the PDFs in tests;
 # libharfbuzz-subset0 lets WeasyPrint subset fonts (it warns, and later refuses, without);
@@ -70,6 +70,11 @@ bench-social: $(STAMP)
 bench-portal: $(STAMP)
 	@for p in hey wrk; do command -v $$p >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq hey wrk >/dev/null; break; }; done
 	$(BIN)/python bench/portal.py --debtors $${DEBTORS:-2000} --workers $${WORKERS:-1}
+
+# 100,000 claims by CSV through the creditor API (a real `respite serve`); ratio to the
+# intake service called directly in the same run.
+bench-api: $(STAMP)
+	$(BIN)/python bench/api_intake.py --rows $${ROWS:-100000}
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

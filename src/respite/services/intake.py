@@ -82,6 +82,7 @@ __all__ = [
     "RawRow",
     "RowProblem",
     "ValidRow",
+    "apply_claims_file",
     "apply_intake",
     "group_cases",
     "list_creditors",
@@ -738,7 +739,9 @@ def apply_intake(
     claims_file = read_claims_file(path)
     try:
         with engine.begin() as conn:
-            return _apply(conn, creditor_name, claims_file, on, skip_invalid, now)
+            return apply_claims_file(
+                conn, creditor_name, claims_file, on=on, skip_invalid=skip_invalid, now=now
+            )
     except IntegrityError:
         # The duplicate check ran in this transaction, so only a concurrent writer gets here;
         # the unique constraints refused its half and the whole transaction rolled back.
@@ -748,14 +751,17 @@ def apply_intake(
         ) from None
 
 
-def _apply(
+def apply_claims_file(
     conn: Connection,
     creditor_name: str,
     claims_file: ClaimsFile,
+    *,
     on: date,
     skip_invalid: bool,
     now: datetime,
 ) -> IntakeResult:
+    """Validate and import a parsed claims file inside the caller's transaction (the CLI's
+    file import and the API's uploads both come here), or raise :class:`IntakeRejected`."""
     creditor_id, terms = _creditor_terms(conn, creditor_name)
     refs = {r.values.get("external_ref", "").strip() for r in claims_file.rows} - {""}
     known_refs = _present(conn, Claim.external_ref, refs, Claim.creditor_id == creditor_id)

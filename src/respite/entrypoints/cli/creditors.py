@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from respite.adapters.clock import SystemClock
+from respite.entrypoints.cli.api_admin import key_app
 from respite.entrypoints.cli.options import open_database
 from respite.services.intake import list_creditors, register_creditor
 
@@ -20,6 +21,7 @@ __all__ = ["creditor_app"]
 creditor_app = typer.Typer(
     help="Creditors: the businesses whose claims are collected.", no_args_is_help=True
 )
+creditor_app.add_typer(key_app, name="key")
 
 
 @creditor_app.command("add")

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -230,6 +230,7 @@ PORTFOLIO_DATE = "2025-01-15"
 ARRANGEMENT_DATE = "2025-02-14"  # the 31st day: arrangements are made, then 60 more nights
 OUTPUT = Path("demo-output")
 LAST_DAY = "2025-04-14"  # the 90th night
+API_SCOPES = "claims:write,claims:read,cases:read,remittances:read,webhooks:manage"
 
 # Two monthly budgets (EUR, NL single household), as a debtor would enter them in the
 # portal: one with room to repay, one that leaves little (a case for debt help).
@@ -845,14 +846,105 @@ def _run_steps(steps: list[tuple[str, list[str]]]) -> None:
         print()
 
 
+def _demo_logins() -> list[dict[str, Any]]:
+    """Portal codes for three people who still owe something, two with several creditors."""
+    people = [ref for ref, _n, owed in _people_with_several_debts(10) if owed > 0][:2]
+    refs = [*people, _open_case([])]
+    logins = []
+    for ref in dict.fromkeys(refs):
+        proc = _run(["portal", "code", ref, "--on", LAST_DAY, "--by", "demo"])
+        if proc.returncode != 0:
+            print(f"  respite portal code {ref}: exit {proc.returncode}: {proc.stderr.strip()}")
+            continue
+        logins.append(json.loads(proc.stdout))
+    return logins
+
+
+def _api_key() -> dict[str, Any] | None:
+    from sqlalchemy import text
+
+    from respite.adapters.db.engine import make_engine
+
+    engine = make_engine()
+    try:
+        with engine.connect() as conn:
+            creditor = conn.execute(text("SELECT name FROM creditors ORDER BY id LIMIT 1")).scalar()
+    finally:
+        engine.dispose()
+    args = ["creditor", "key", "create", str(creditor), "--label", "demo", "--scopes", API_SCOPES]
+    proc = _run(args)
+    if proc.returncode != 0:
+        print(f"  respite {shlex.join(args)}: exit {proc.returncode}: {proc.stderr.strip()}")
+        return None
+    return {"creditor": creditor, **json.loads(proc.stdout)}
+
+
+def _web() -> None:
+    """Serve the portal, the console and the API on the 90th day, with logins to try."""
+    from datetime import UTC, datetime
+
+    from respite.adapters.db.engine import make_engine
+    from respite.adapters.payments.fake_provider import FakePaymentProvider
+    from respite.services.users import ensure_demo_operators
+
+    print("The debtor portal, the operator console and the creditor API\n")
+    logins = _demo_logins()
+    engine = make_engine()
+    try:
+        operators = ensure_demo_operators(engine, now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    key = _api_key()
+    host, port = "127.0.0.1", int(os.environ.get("RESPITE_DEMO_PORT", "8000"))
+    base = f"http://{host}:{port}"
+    secret = "demo-webhook-secret"  # noqa: S105 - the local fake provider's, for the demo only
+    with FakePaymentProvider(webhook_secret=secret) as provider:
+        os.environ.update(
+            RESPITE_BUSINESS_DATE=LAST_DAY,
+            RESPITE_PORTAL_URL=base,
+            RESPITE_PAYMENT_PROVIDER_URL=provider.url,
+            RESPITE_PAYMENT_WEBHOOK_SECRET=secret,
+        )
+        print(f"Debtor portal: {base}/  (the business date is {LAST_DAY}, the 90th day)")
+        for login in logins:
+            print(f"  case {login['reference']}  code {login['code']}")
+        if logins:
+            print(f"  or open the letter's signed link: {logins[0]['login_link']}")
+        print(f"  payments go to a local fake payment provider at {provider.url}")
+        print(f"Operator console: {base}/console/login")
+        for username, role, password in operators:
+            print(f"  {role:<11} username {username:<11} password {password}")
+        if key is not None:
+            print(f"Creditor API ({key['creditor']}): {base}/api/v1/docs")
+            print(f"  key {key['key']}  (scopes {API_SCOPES})")
+            print(f"  $ curl -H 'Authorization: Bearer {key['key']}' {base}/api/v1/cases?limit=3")
+        if os.environ.get("RESPITE_DEMO_SERVE", "1") == "0":
+            print("\nRESPITE_DEMO_SERVE=0: not serving; `respite serve` starts it.")
+            return
+        print(f"\nServing at {base} — press Ctrl+C to stop.", flush=True)
+        import uvicorn
+
+        with suppress(KeyboardInterrupt):
+            uvicorn.run(
+                "respite.entrypoints.web.app:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                log_level="warning",
+                access_log=False,
+            )
+
+
 def main() -> None:
     _tour()
     with _local_channels():
         _portfolio()
         _communications()
-    print(
-        "Next: `respite --help`; `respite summary` and `respite case timeline REF` read the same database."
-    )
+        print(
+            "`respite --help` lists every command; `respite summary` and "
+            "`respite case timeline REF` read the same database.\n"
+        )
+        _web()
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typer.exceptions import TyperException
 from respite.domain.money import Currency, Money, parse_amount
 from respite.domain.notice import Channel
 from respite.entrypoints.cli.affordability import budget_check_command, protected_income_command
+from respite.entrypoints.cli.api_admin import webhooks_app
 from respite.entrypoints.cli.bank import bank_app
 from respite.entrypoints.cli.cases import case_app
 from respite.entrypoints.cli.creditors import creditor_app
@@ -35,13 +36,16 @@ from respite.entrypoints.cli.messaging import print_batch as print_batch_command
 from respite.entrypoints.cli.messaging import send as send_command
 from respite.entrypoints.cli.options import date_or_today, parse_date
 from respite.entrypoints.cli.payment import payment_app
+from respite.entrypoints.cli.payment_provider import payment_provider as payment_provider_command
 from respite.entrypoints.cli.payouts import payout_app
 from respite.entrypoints.cli.plans import plan_app
+from respite.entrypoints.cli.portal import portal_app
 from respite.entrypoints.cli.referrals import referral_app
 from respite.entrypoints.cli.report import report_app
 from respite.entrypoints.cli.screening import court_costs_command, legal_app, screen_command
 from respite.entrypoints.cli.sepa import sepa_app
 from respite.entrypoints.cli.serve import serve as serve_command
+from respite.entrypoints.cli.users import audit_app, user_app
 from respite.entrypoints.cli.worker import worker as worker_command
 from respite.errors import ConflictError, InputError, NotAllowed, RespiteError
 from respite.rules.loader import load_pack
@@ -69,9 +73,13 @@ app.add_typer(bank_app, name="bank")
 app.add_typer(payout_app, name="payout")
 app.add_typer(payment_app, name="payment")
 app.add_typer(report_app, name="report")
+app.add_typer(portal_app, name="portal")
 app.add_typer(messages_app, name="messages")
 app.add_typer(contact_app, name="contact")
 app.add_typer(calls_app, name="calls")
+app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
 app.command("send")(send_command)
 app.command("letter")(letter_command)
 app.command("mail-sink")(mail_sink_command)
@@ -84,6 +92,7 @@ app.add_typer(legal_app, name="legal")
 app.command("cycle")(cycle_command)
 app.command("worker")(worker_command)
 app.command("serve")(serve_command)
+app.command("payment-provider")(payment_provider_command)
 app.command("simulate")(simulate_command)
 app.command("summary")(summary_command)
 app.command("demo-data")(demo_data_command)
