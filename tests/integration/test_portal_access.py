@@ -129,7 +129,7 @@ def test_only_an_argon2id_hash_of_the_code_is_stored(book: Book) -> None:
     assert code not in stored
 
 
-def test_the_right_code_logs_the_person_in_and_records_the_first_use_once(book: Book) -> None:
+def test_the_right_code_logs_the_person_in_and_every_login_is_on_the_timeline(book: Book) -> None:
     code = _issue(book, 0)
     first = _try(book, book.refs[0], code)
     second = _try(book, book.refs[0], code, now=NOW + timedelta(hours=1))
@@ -143,8 +143,12 @@ def test_the_right_code_logs_the_person_in_and_records_the_first_use_once(book: 
         ).all()
     assert used is not None
     assert used.replace(tzinfo=UTC) == NOW
-    # One event, on the first use; never the code itself.
-    assert [(a, code in str(after)) for a, after in logins] == [("debtor:portal", False)]
+    # One event per login (the social report counts them), the first use marked; never
+    # the code itself.
+    assert [(a, after["first_use"], code in str(after)) for a, after in logins] == [
+        ("debtor:portal", True, False),
+        ("debtor:portal", False, False),
+    ]
 
 
 def test_reference_and_code_are_accepted_as_people_type_them(book: Book) -> None:

@@ -175,20 +175,22 @@ def log_in(
         .where(AccessCode.id == matched, AccessCode.used_at.is_(None))
         .values(used_at=now)
     ).rowcount
-    if first_use:
-        conn.execute(
-            insert(Event).values(
-                event_row(
-                    int(case.id),
-                    on,
-                    now,
-                    ACTOR,
-                    "portal_login",
-                    "first login to the portal with the code of a letter",
-                    {"code_id": matched},
-                )
+    # Every login is on the timeline: the social report counts portal logins and the
+    # share of self-service from these events.
+    conn.execute(
+        insert(Event).values(
+            event_row(
+                int(case.id),
+                on,
+                now,
+                ACTOR,
+                "portal_login",
+                "login to the portal with the code of a letter"
+                + (" (its first use)" if first_use else ""),
+                {"code_id": matched, "first_use": bool(first_use)},
             )
         )
+    )
     return LoggedIn(int(case.person), int(case.id), str(case.reference), str(case.language))
 
 
