@@ -65,11 +65,11 @@ bench-send: $(STAMP) system
 bench-social: $(STAMP)
 	$(BIN)/python bench/social_report.py --cases $${CASES:-1000000}
 
-# The portal's case page and plan offer at 200 req/s (hey) and flat out (wrk), beside a bare
-# FastAPI route served the same way.
+# The portal's case page and plan offer at 200 req/s (hey) and flat out (wrk), with 2 server
+# workers (one per core; WORKERS=1 for one), beside a bare FastAPI route served the same way.
 bench-portal: $(STAMP)
 	@for p in hey wrk; do command -v $$p >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq hey wrk >/dev/null; break; }; done
-	$(BIN)/python bench/portal.py --debtors $${DEBTORS:-2000} --workers $${WORKERS:-1}
+	$(BIN)/python bench/portal.py --debtors $${DEBTORS:-2000} --workers $${WORKERS:-2}
 
 # 100,000 claims by CSV through the creditor API (a real `respite serve`); ratio to the
 # intake service called directly in the same run.

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from respite.adapters.db.models import (
     BudgetStatement,
@@ -104,10 +104,13 @@ class _Position:
         return PlanPolicy.strictest([c.policy for c in self.cases])
 
 
+_CASE_BY_REFERENCE = select(Case.id, Case.debtor_id, Case.closed).where(
+    Case.reference == bindparam("reference")
+)
+
+
 def _case_id(conn: Connection, reference: str) -> tuple[int, int]:
-    row = conn.execute(
-        select(Case.id, Case.debtor_id, Case.closed).where(Case.reference == reference)
-    ).first()
+    row = conn.execute(_CASE_BY_REFERENCE, {"reference": reference}).first()
     if row is None:
         raise InputError(f"no case with reference {reference!r}", field="CASE_REF")
     if row.closed:
@@ -115,13 +118,7 @@ def _case_id(conn: Connection, reference: str) -> tuple[int, int]:
     return int(row.id), int(row.debtor_id)
 
 
-def _position(
-    conn: Connection, reference: str, *, all_cases: bool, capacity_cents: int | None
-) -> _Position:
-    case_id, debtor_id = _case_id(conn, reference)
-    person = person_of(conn, debtor_id)
-    ids = debtor_ids_of_person(conn, person)
-    where = [Case.debtor_id.in_(ids), Case.closed.is_(False)] if all_cases else [Case.id == case_id]
+def _position_query(*where: Any) -> Any:
     sums = (
         select(
             Claim.case_id,
@@ -138,7 +135,7 @@ def _position(
         .group_by(Claim.case_id)
         .subquery()
     )
-    rows = conn.execute(
+    return (
         select(
             Case.id,
             Case.reference,
@@ -153,7 +150,33 @@ def _position(
         .join(sums, sums.c.case_id == Case.id)
         .where(*where)
         .order_by(Case.id)
-    ).all()
+    )
+
+
+# Built once: the portal's plan page asks for a position on every view, and building these
+# expressions cost more than running them.
+_POSITION_ALL = _position_query(
+    Case.debtor_id.in_(bindparam("debtors", expanding=True)), Case.closed.is_(False)
+)
+_POSITION_ONE = _position_query(Case.id == bindparam("case"))
+_LATEST_STATEMENT = (
+    select(BudgetStatement.id, BudgetStatement.capacity_cents)
+    .where(BudgetStatement.debtor_id.in_(bindparam("debtors", expanding=True)))
+    .order_by(BudgetStatement.submitted_on.desc(), BudgetStatement.id.desc())
+    .limit(1)
+)
+
+
+def _position(
+    conn: Connection, reference: str, *, all_cases: bool, capacity_cents: int | None
+) -> _Position:
+    case_id, debtor_id = _case_id(conn, reference)
+    person = person_of(conn, debtor_id)
+    ids = debtor_ids_of_person(conn, person)
+    if all_cases:
+        rows = conn.execute(_POSITION_ALL, {"debtors": ids}).all()
+    else:
+        rows = conn.execute(_POSITION_ONE, {"case": case_id}).all()
     cases = [
         _CaseDebt(
             int(r.id),
@@ -176,12 +199,7 @@ def _position(
             f"the cases are in different currencies ({', '.join(sorted(currencies))}); "
             "arrange them separately"
         )
-    statement = conn.execute(
-        select(BudgetStatement.id, BudgetStatement.capacity_cents)
-        .where(BudgetStatement.debtor_id.in_(ids))
-        .order_by(BudgetStatement.submitted_on.desc(), BudgetStatement.id.desc())
-        .limit(1)
-    ).first()
+    statement = conn.execute(_LATEST_STATEMENT, {"debtors": ids}).first()
     capacity = capacity_cents
     if capacity is None and statement is not None:
         capacity = int(statement.capacity_cents)

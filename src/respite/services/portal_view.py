@@ -21,7 +21,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from respite.adapters.db.models import (
     Case,
@@ -306,6 +306,68 @@ def overview(conn: Connection, person_id: int, *, on: date) -> Overview:
     return Overview(summaries, tuple(sorted(totals.items())))
 
 
+# The case page's reads, built once: building SQLAlchemy expressions on every page view
+# cost more than running them (bench/portal.py). The compiled SQL is cached either way.
+_HOLDS = (
+    select(Hold.case_id, Hold.kind, Hold.until)
+    .where(Hold.case_id.in_(bindparam("ids", expanding=True)), Hold.start <= bindparam("on"))
+    .where(Hold.until.is_(None) | (Hold.until >= bindparam("on")))
+)
+_LIVE_PLANS = (
+    select(PlanCase.case_id, Plan.status)
+    .join(Plan, Plan.id == PlanCase.plan_id)
+    .where(
+        PlanCase.case_id.in_(bindparam("ids", expanding=True)),
+        Plan.status.in_(("active", "pending_review")),
+    )
+)
+_CASE = (
+    select(
+        Case.id,
+        Case.reference,
+        Case.stage,
+        Case.closed,
+        Case.opened_on,
+        Case.interest_frozen,
+        Case.costs_chargeable_from,
+        Case.debtor_id,
+        Creditor.name,
+        Creditor.jurisdiction,
+        Creditor.vat_uplift_declared,
+        Debtor.kind.label("debtor_kind"),
+    )
+    .join(Creditor, Creditor.id == Case.creditor_id)
+    .join(Debtor, Debtor.id == Case.debtor_id)
+    .where(Case.reference == bindparam("reference"))
+)
+_CLAIMS = select(Claim).where(Claim.case_id == bindparam("case")).order_by(Claim.id)
+_ENTRIES = (
+    select(
+        LedgerEntry.id,
+        LedgerEntry.claim_id,
+        LedgerEntry.seq,
+        LedgerEntry.kind,
+        LedgerEntry.bucket,
+        LedgerEntry.amount_cents,
+        LedgerEntry.on_date,
+        LedgerEntry.payment_seq,
+        LedgerEntry.reverses,
+        LedgerEntry.memo,
+    )
+    .where(LedgerEntry.claim_id.in_(bindparam("ids", expanding=True)))
+    .order_by(LedgerEntry.claim_id, LedgerEntry.seq)
+)
+_NOT_CHARGED = (
+    select(Event.after)
+    .where(Event.case_id == bindparam("case"), Event.kind == "interest_not_charged")
+    .order_by(Event.id)
+)
+_WAIVERS = (
+    select(CostWaiver.reason, CostWaiver.amount_cents, CostWaiver.on_date)
+    .where(CostWaiver.case_id == bindparam("case"))
+    .order_by(CostWaiver.on_date, CostWaiver.id)
+)
+
 _HOLD_STATUS = {
     HoldKind.DISPUTE.value: "dispute",
     HoldKind.BREATHING_SPACE.value: "debt_help",
@@ -323,18 +385,10 @@ def _statuses(
 ) -> dict[int, Status]:
     ids = [int(r.id) for r in rows]
     holds: dict[int, list[tuple[str, date | None]]] = defaultdict(list)
-    for h in conn.execute(
-        select(Hold.case_id, Hold.kind, Hold.until)
-        .where(Hold.case_id.in_(ids), Hold.start <= on)
-        .where(Hold.until.is_(None) | (Hold.until >= on))
-    ):
+    for h in conn.execute(_HOLDS, {"ids": ids, "on": on}):
         holds[int(h.case_id)].append((_HOLD_STATUS.get(str(h.kind), "review"), h.until))
     plans: dict[int, set[str]] = defaultdict(set)
-    for p in conn.execute(
-        select(PlanCase.case_id, Plan.status)
-        .join(Plan, Plan.id == PlanCase.plan_id)
-        .where(PlanCase.case_id.in_(ids), Plan.status.in_(("active", "pending_review")))
-    ):
+    for p in conn.execute(_LIVE_PLANS, {"ids": ids}):
         plans[int(p.case_id)].add(str(p.status))
     out: dict[int, Status] = {}
     for r in rows:
@@ -363,29 +417,11 @@ def _statuses(
 
 def case_detail(conn: Connection, person_id: int, reference: str, *, on: date) -> CaseDetail | None:
     """The case ``reference`` explained, if it is the person's; else None (as if unknown)."""
-    row = conn.execute(
-        select(
-            Case.id,
-            Case.reference,
-            Case.stage,
-            Case.closed,
-            Case.opened_on,
-            Case.interest_frozen,
-            Case.costs_chargeable_from,
-            Case.debtor_id,
-            Creditor.name,
-            Creditor.jurisdiction,
-            Creditor.vat_uplift_declared,
-            Debtor.kind.label("debtor_kind"),
-        )
-        .join(Creditor, Creditor.id == Case.creditor_id)
-        .join(Debtor, Debtor.id == Case.debtor_id)
-        .where(Case.reference == reference.strip().upper())
-    ).first()
+    row = conn.execute(_CASE, {"reference": reference.strip().upper()}).first()
     if row is None or int(row.debtor_id) not in debtor_ids_of_person(conn, person_id):
         return None
     case_id = int(row.id)
-    claims = conn.execute(select(Claim).where(Claim.case_id == case_id).order_by(Claim.id)).all()
+    claims = conn.execute(_CLAIMS, {"case": case_id}).all()
     claim_ids = [int(c.id) for c in claims]
     flows = ledger_flows(conn, claim_ids)
     entries = _entries(conn, claim_ids)
@@ -438,22 +474,7 @@ def _entries(conn: Connection, claim_ids: list[int]) -> dict[int, list[Any]]:
     out: dict[int, list[Any]] = defaultdict(list)
     if not claim_ids:
         return out
-    for e in conn.execute(
-        select(
-            LedgerEntry.id,
-            LedgerEntry.claim_id,
-            LedgerEntry.seq,
-            LedgerEntry.kind,
-            LedgerEntry.bucket,
-            LedgerEntry.amount_cents,
-            LedgerEntry.on_date,
-            LedgerEntry.payment_seq,
-            LedgerEntry.reverses,
-            LedgerEntry.memo,
-        )
-        .where(LedgerEntry.claim_id.in_(claim_ids))
-        .order_by(LedgerEntry.claim_id, LedgerEntry.seq)
-    ):
+    for e in conn.execute(_ENTRIES, {"ids": claim_ids}):
         out[int(e.claim_id)].append(e)
     return out
 
@@ -539,11 +560,7 @@ def _payments(entries: dict[int, list[Any]]) -> tuple[PaymentView, ...]:
 
 def _not_charged(conn: Connection, case_id: int) -> tuple[NotCharged, ...]:
     out: list[NotCharged] = []
-    for e in conn.execute(
-        select(Event.after)
-        .where(Event.case_id == case_id, Event.kind == "interest_not_charged")
-        .order_by(Event.id)
-    ):
+    for e in conn.execute(_NOT_CHARGED, {"case": case_id}):
         after = dict(e.after or {})
         try:
             out.append(
@@ -590,11 +607,7 @@ def _costs(
             vat = pack.vat.value_at(when)
         except RespiteError:
             vat = None
-    waivers = conn.execute(
-        select(CostWaiver.reason, CostWaiver.amount_cents, CostWaiver.on_date)
-        .where(CostWaiver.case_id == int(case.id))
-        .order_by(CostWaiver.on_date, CostWaiver.id)
-    ).all()
+    waivers = conn.execute(_WAIVERS, {"case": int(case.id)}).all()
     charged = sum(int(e.amount_cents) for _, e in charges)
     # Waived the night the costs were charged: the part of the statutory amount not charged.
     waived_then = sum(int(w.amount_cents) for w in waivers if w.on_date == charged_on)

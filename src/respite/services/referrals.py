@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from respite.adapters.db.models import (
     BudgetStatement,
@@ -653,6 +653,18 @@ def _totals(lines: Sequence[StatementLine], currency: Currency) -> StatementTota
     )
 
 
+# Built once: the portal's case page reads the flows on every view.
+_FLOWS = select(
+    LedgerEntry.claim_id,
+    LedgerEntry.seq,
+    LedgerEntry.kind,
+    LedgerEntry.bucket,
+    LedgerEntry.amount_cents,
+    LedgerEntry.payment_seq,
+    LedgerEntry.reverses,
+).where(LedgerEntry.claim_id.in_(bindparam("ids", expanding=True)))
+
+
 def ledger_flows(
     conn: Connection, claim_ids: Sequence[int]
 ) -> dict[int, dict[tuple[str, str], int]]:
@@ -661,17 +673,7 @@ def ledger_flows(
     if not claim_ids:
         return out
     entries: dict[int, list[Any]] = {}
-    for row in conn.execute(
-        select(
-            LedgerEntry.claim_id,
-            LedgerEntry.seq,
-            LedgerEntry.kind,
-            LedgerEntry.bucket,
-            LedgerEntry.amount_cents,
-            LedgerEntry.payment_seq,
-            LedgerEntry.reverses,
-        ).where(LedgerEntry.claim_id.in_(claim_ids))
-    ):
+    for row in conn.execute(_FLOWS, {"ids": list(claim_ids)}):
         entries.setdefault(int(row.claim_id), []).append(row)
     for claim_id, rows in entries.items():
         reversed_seqs = {r.reverses for r in rows if r.kind == "reversal" and r.reverses}

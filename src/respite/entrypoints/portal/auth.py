@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import Request
-from sqlalchemy import select
 
-from respite.adapters.db.models import Case
 from respite.entrypoints.web import deps, sessions
 
 __all__ = ["LoginRequired", "PortalUser", "portal_user"]
@@ -41,11 +39,7 @@ def portal_user(request: Request) -> PortalUser:
     settings = deps.settings(request)
     with deps.engine(request).begin() as conn:
         row = sessions.load(conn, "portal", token, now=deps.now(request), idle=settings.portal_idle)
-        reference = (
-            conn.execute(select(Case.reference).where(Case.id == row.case_id)).scalar_one()
-            if row is not None and row.case_id is not None
-            else None
-        )
+    reference = row.reference if row is not None else None
     if (
         token is None
         or row is None

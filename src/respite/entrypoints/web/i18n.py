@@ -58,7 +58,7 @@ class Translator:
         return translated % values if values else translated
 
     def money(self, cents: int, currency: str = "EUR") -> str:
-        return format_currency(Decimal(cents).scaleb(-2), currency, locale=self.locale)
+        return _money(int(cents), currency, self.language)
 
     def amount(self, value: Decimal | str, currency: str = "EUR") -> str:
         return format_currency(Decimal(value), currency, locale=self.locale)
@@ -72,6 +72,13 @@ class Translator:
 
     def date(self, value: date | None, form: str = "long") -> str:
         return "" if value is None else format_date(value, format=form, locale=self.locale)
+
+
+@lru_cache(maxsize=65_536)
+def _money(cents: int, currency: str, language: str) -> str:
+    # Babel's formatting is the slowest part of a page full of amounts; the same amounts
+    # recur on every page of a case, so a bounded cache of the formatted text pays off.
+    return format_currency(Decimal(cents).scaleb(-2), currency, locale=_LOCALES[language])
 
 
 @lru_cache(maxsize=8)

@@ -11,11 +11,11 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from starlette.requests import Request
 from starlette.responses import Response
 
-from respite.adapters.db.models import WebSession
+from respite.adapters.db.models import Case, WebSession
 
 __all__ = [
     "ABSOLUTE",
@@ -69,15 +69,22 @@ def create(
     return token
 
 
+# Built once (every page asks); ``reference`` is the case a portal session logged in with.
+_LOAD = (
+    select(WebSession, Case.reference)
+    .outerjoin(Case, Case.id == WebSession.case_id)
+    .where(WebSession.token_hash == bindparam("token_hash"), WebSession.kind == bindparam("kind"))
+)
+
+
 def load(
     conn: Connection, kind: str, token: str | None, *, now: datetime, idle: timedelta
 ) -> Any | None:
-    """The live session row of ``token``, its idle expiry pushed forward; None if none."""
+    """The live session row of ``token`` (with ``reference``, the case of a portal login),
+    its idle expiry pushed forward; None if none."""
     if not token:
         return None
-    row = conn.execute(
-        select(WebSession).where(WebSession.token_hash == _hash(token), WebSession.kind == kind)
-    ).first()
+    row = conn.execute(_LOAD, {"token_hash": _hash(token), "kind": kind}).first()
     if row is None:
         return None
     if _aware(row.expires_at) <= now or _aware(row.created_at) + ABSOLUTE <= now:
