@@ -12,7 +12,9 @@ __all__ = ["serve"]
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (1 = in-process).")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes; one per core in production (1 = in-process).")
+    ] = 1,
     proxy: Annotated[
         str,
         typer.Option(
