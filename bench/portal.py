@@ -78,7 +78,7 @@ def _hey(url: str, rate: int, seconds: int, cookie: str | None) -> dict[str, flo
     per = rate / STREAMS
     header = ["-H", f"Cookie: respite_portal={cookie}"] if cookie else []
     procs = []
-    for i in range(STREAMS):
+    for _ in range(STREAMS):
         cmd = ["hey", "-z", f"{seconds}s", "-c", "1", "-q", str(per), "-disable-keepalive"]
         cmd += ["-o", "csv", *header, url]
         procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True))
