@@ -380,3 +380,44 @@ def test_a_sepa_pre_notification_names_its_debit_and_is_never_merged(db_engine: 
     assert "RSP-0" in first.text
     assert "25,00" in first.text
     assert "18 maart 2025" in first.text
+
+
+def test_the_letters_login_qr_opens_the_portal_form_filled_in_with_a_live_code(
+    db_engine: Engine, tmp_path: Any
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from respite.adapters.channels.letters import render_pdf
+    from respite.services.portal_access import read_link
+    from tests.integration.test_letters import decode_qr, page_png
+
+    refs = person_with_cases(db_engine)
+    queue(db_engine, refs, "formal_notice", "post")
+    chans = channels()
+    send(db_engine, chans)
+    [letter] = chans["post"].sent
+    pdf = tmp_path / "letter.pdf"
+    pdf.write_bytes(render_pdf(letter.html or ""))
+    from tests.integration.test_letters import pdf_pages
+
+    found = [
+        text
+        for page in range(1, pdf_pages(pdf) + 1)
+        for text in decode_qr(page_png(pdf, tmp_path / f"page{page}", page))
+    ]
+    links = [t for t in found if "/login/link?" in t]
+    assert len(links) == 1, found  # beside the payment QR
+    url = urlsplit(links[0])
+    assert links[0].startswith(SETTINGS.portal_url)
+    q = {k: v[0] for k, v in parse_qs(url.query).items()}
+    opened = read_link(q["ref"], q["code"], q["exp"], q["sig"], secret=SETTINGS.link_secret, on=DAY)
+    assert opened is not None
+    ref, code = opened
+    with db_engine.connect() as conn:
+        case_id = conn.execute(select(Case.id).where(Case.reference == ref)).scalar_one()
+        stored = conn.execute(
+            select(AccessCode.code_hash).where(AccessCode.case_id == case_id)
+        ).scalar_one()
+    assert messaging.verify_login_code(stored, code)
+    # A link with another code is not ours: the signature no longer matches.
+    assert read_link(ref, "A" * 12, q["exp"], q["sig"], secret=SETTINGS.link_secret, on=DAY) is None

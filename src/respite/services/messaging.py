@@ -139,6 +139,8 @@ class MessagingSettings:
     backoff: timedelta = timedelta(minutes=15)
     max_backoff: timedelta = timedelta(hours=6)
     code_valid_days: int = 90
+    # Signs the login link in a letter's QR code (the portal checks it: RESPITE_LINK_SECRET).
+    link_secret: str = "demo-link-secret-change-me"  # noqa: S105 - demo default
     fallback: Mapping[str, str] = field(default_factory=lambda: {"email": "post", "sms": "post"})
 
 
@@ -173,6 +175,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> MessagingSettings
         agency_brand=brand,
         portal_url=get("RESPITE_PORTAL_URL", "http://127.0.0.1:8000"),
         timezone=get("RESPITE_AGENCY_TIMEZONE", "Europe/Amsterdam"),
+        link_secret=get("RESPITE_LINK_SECRET", "demo-link-secret-change-me"),
     )
 
 
@@ -800,6 +803,11 @@ def _context(
         next_step=next_step,
         portal_url=settings.portal_url,
         login_code=login_code,
+        login_qr_data_uri=(
+            _login_qr(settings, batch.cases[message.case_ids[0]].reference, login_code, on)
+            if login_code and channel == "post"
+            else None
+        ),
         payment=payment,
         debt_help=_debt_help(debtor.country, debtor.postcode, debtor.city),
         qr_data_uri=qr,
@@ -809,6 +817,19 @@ def _context(
 
 
 # --- login codes ----------------------------------------------------------------------------
+
+
+def _login_qr(settings: MessagingSettings, reference: str, code: str, on: date) -> str:
+    """A QR code of the signed link that opens the portal's login form filled in."""
+    import segno
+
+    from respite.services.portal_access import login_link
+
+    expires = on + timedelta(days=settings.code_valid_days)
+    link = login_link(settings.portal_url, reference, code, expires, settings.link_secret)
+    svg = segno.make(link, error="m").svg_inline(scale=4, border=2)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
 
 # 32 symbols without look-alikes (no I, O, 0, 1): 12 of them carry 60 bits.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

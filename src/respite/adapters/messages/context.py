@@ -155,6 +155,8 @@ class MessageContext:
     payment: PaymentInfo | None  # for transfers; EPC QR on letters
     debt_help: DebtHelp
     qr_data_uri: str | None = None  # EPC QR PNG as a data: URI (letters)
+    # QR of the signed portal link that fills in the reference and the code (letters)
+    login_qr_data_uri: str | None = None
     plan: PlanInfo | None = None
     extra: dict[str, str] = field(default_factory=dict)  # e.g. {"mandate": ..., "collect_on": ...}
 
