@@ -917,7 +917,9 @@ def _web() -> None:
         if key is not None:
             print(f"Creditor API ({key['creditor']}): {base}/api/v1/docs")
             print(f"  key {key['key']}  (scopes {API_SCOPES})")
-            print(f"  $ curl -H 'Authorization: Bearer {key['key']}' {base}/api/v1/cases?limit=3")
+            print(
+                f"  $ curl -H 'Authorization: Bearer {key['key']}' {base}/api/v1/cases?per_page=3"
+            )
         if os.environ.get("RESPITE_DEMO_SERVE", "1") == "0":
             print("\nRESPITE_DEMO_SERVE=0: not serving; `respite serve` starts it.")
             return
