@@ -20,11 +20,11 @@ import pytest
 from sqlalchemy import Engine, insert, select
 from typer.testing import CliRunner
 
+from respite.adapters.clock import as_utc
 from respite.adapters.db.models import Case, Event, WebhookDelivery
 from respite.domain.lifecycle import HoldKind, Stage
 from respite.services import webhooks
 from respite.services.cases import move_case, place_hold
-from respite.services.creditor_api import utc
 from respite.services.intake import apply_intake, register_creditor
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -159,7 +159,7 @@ def test_a_failing_endpoint_is_retried_with_exponential_backoff_then_given_up(
         assert report.attempted == 4  # every case's "opened" event, each time
         row = next(d for d in deliveries(engine) if d.id == one)
         if row.status == "pending":
-            due = utc(row.next_attempt_at)
+            due = as_utc(row.next_attempt_at)
             waits.append(due - now)
             # nothing is sent before its time
             early = webhooks.deliver_due(engine, now=due - timedelta(seconds=1), max_attempts=4)

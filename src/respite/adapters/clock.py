@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-__all__ = ["Clock", "FixedClock", "SystemClock"]
+__all__ = ["Clock", "FixedClock", "SystemClock", "as_utc"]
 
 
 class Clock(Protocol):
@@ -42,3 +42,9 @@ class FixedClock:
 
     def today(self) -> date:
         return self.at.date()
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored timestamp with its zone. Timestamps are stored in UTC; SQLite hands them
+    back naive, PostgreSQL with their zone."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

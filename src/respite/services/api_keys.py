@@ -20,13 +20,14 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import OperationalError
 
+from respite.adapters.clock import as_utc
 from respite.adapters.db.models import ApiKey, Creditor
 from respite.errors import ConflictError, InputError
 
@@ -192,9 +193,9 @@ def list_keys(conn: Connection, creditor: str | None = None) -> list[KeyInfo]:
             r.name,
             tuple(r.scopes),
             r.label,
-            _aware(r.created_at),
-            _aware(r.revoked_at) if r.revoked_at else None,
-            _aware(r.last_used_at) if r.last_used_at else None,
+            as_utc(r.created_at),
+            as_utc(r.revoked_at) if r.revoked_at else None,
+            as_utc(r.last_used_at) if r.last_used_at else None,
         )
         for r in conn.execute(query)
     ]
@@ -235,7 +236,7 @@ def verify_key(conn: Connection, presented: str, *, now: datetime) -> ApiPrincip
     if row is None or row.revoked_at is not None:
         return None
     last = row.last_used_at
-    stale = last is None or _aware(now) - _aware(last) >= _TOUCH_EVERY
+    stale = last is None or as_utc(now) - as_utc(last) >= _TOUCH_EVERY
     return ApiPrincipal(key_id, int(row.creditor_id), frozenset(row.scopes or ()), stale)
 
 
@@ -270,8 +271,3 @@ def _secret_matches(stored: str, secret: str) -> bool:
         return bool(_HASHER.verify(stored, secret))
     except (VerificationError, InvalidHashError):
         return False
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite gives timestamps back without their zone; they were stored in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

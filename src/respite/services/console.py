@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, case, func, insert, or_, select
 
+from respite.adapters.clock import as_utc
 from respite.adapters.crypto import DecryptionError, open_sealed, seal
 from respite.adapters.db.models import (
     AuditEntry,
@@ -275,7 +276,7 @@ def _calls(conn: Connection, person: int) -> list[dict[str, Any]]:
         .order_by(CallTask.due_at.desc(), CallTask.id.desc())
         .limit(20)
     )
-    return [dict(r._mapping) | {"due_at": _aware(r.due_at)} for r in rows]
+    return [dict(r._mapping) | {"due_at": as_utc(r.due_at)} for r in rows]
 
 
 def vulnerability_notes(conn: Connection, person: int) -> list[dict[str, Any]]:
@@ -293,7 +294,7 @@ def vulnerability_notes(conn: Connection, person: int) -> list[dict[str, Any]]:
         .where(SensitiveNote.person_id == person)
         .order_by(SensitiveNote.recorded_at.desc(), SensitiveNote.id.desc())
     )
-    return [dict(r._mapping) | {"recorded_at": _aware(r.recorded_at)} for r in rows]
+    return [dict(r._mapping) | {"recorded_at": as_utc(r.recorded_at)} for r in rows]
 
 
 def debtor_page(
@@ -337,10 +338,6 @@ def debtor_page(
 # --- the call queue -------------------------------------------------------------------
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def call_queue(engine: Engine, *, limit: int = 100) -> list[dict[str, Any]]:
     """Open call tasks, the longest waiting first: case references and creditors, no names."""
     with engine.connect() as conn:
@@ -362,7 +359,7 @@ def call_queue(engine: Engine, *, limit: int = 100) -> list[dict[str, Any]]:
     return [
         {
             "task": int(r.id),
-            "due_at": _aware(r.due_at),
+            "due_at": as_utc(r.due_at),
             "person": int(r.person_id),
             "cases": [info.get(int(c), (str(c), "")) for c in r.case_ids],
         }
@@ -410,7 +407,7 @@ def call_task(
         "status": task.status,
         "outcome": task.outcome,
         "agent": task.agent,
-        "due_at": _aware(task.due_at),
+        "due_at": as_utc(task.due_at),
         "script": task.script,
         "person": person,
         "name": who.name,
@@ -757,7 +754,7 @@ def read_vulnerability(
         "note": int(note.id),
         "person": int(note.person_id),
         "kind": note.kind,
-        "recorded_at": _aware(note.recorded_at),
+        "recorded_at": as_utc(note.recorded_at),
         "recorded_by": note.recorded_by,
         "consent": bool(note.consent),
         "text": text,
@@ -976,7 +973,7 @@ def audit_log(
             at=at,
             client=client,
         )
-        rows = [dict(r._mapping) | {"at": _aware(r.at)} for r in conn.execute(query)]
+        rows = [dict(r._mapping) | {"at": as_utc(r.at)} for r in conn.execute(query)]
     return rows
 
 

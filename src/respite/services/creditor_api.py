@@ -55,12 +55,13 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from respite.adapters.clock import as_utc
 from respite.adapters.db.models import (
     Case,
     Claim,
@@ -104,7 +105,6 @@ __all__ = [
     "replayed_response",
     "request_fingerprint",
     "submit_claims",
-    "utc",
 ]
 
 MAX_PER_PAGE = 500
@@ -160,11 +160,6 @@ class PageRequest:
             "total": total,
             "next_page": self.page + 1 if more else None,
         }
-
-
-def utc(moment: datetime) -> datetime:
-    """A stored timestamp with its zone: SQLite gives them back naive; they are UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _money(cents: int | None, currency: str) -> str:
@@ -540,7 +535,7 @@ def public_event(
         "case_reference": reference,
         "kind": kind,
         "date": business_date,
-        "recorded_at": utc(recorded_at),
+        "recorded_at": as_utc(recorded_at),
         "actor": actor,
         "reason": None if _protected_change(before, after) else reason,
         "before": _mask(before),

@@ -47,6 +47,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from respite.adapters.channels.base import DeliveryResult, Outgoing
+from respite.adapters.clock import as_utc
 from respite.adapters.db.models import (
     AccessCode,
     CallTask,
@@ -476,7 +477,7 @@ def _load_batch(conn: Connection, messages: Sequence[Any], on: date, now: dateti
                 continue
             history[sent.person_id].append(
                 PastContact(
-                    at=_aware(sent.sent_at),
+                    at=as_utc(sent.sent_at),
                     channel=sent.channel,
                     case_ids=frozenset(sent.case_ids or ()),
                 )
@@ -490,7 +491,7 @@ def _load_batch(conn: Connection, messages: Sequence[Any], on: date, now: dateti
         ):
             history[call.person_id].append(
                 PastContact(
-                    at=_aware(call.done_at),
+                    at=as_utc(call.done_at),
                     channel="phone",
                     case_ids=frozenset(call.case_ids or ()),
                     conversation=True,
@@ -539,13 +540,6 @@ def _utc(at: datetime | None) -> datetime | None:
     from datetime import UTC
 
     return None if at is None else at.astimezone(UTC)
-
-
-def _aware(at: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything is stored in UTC.
-    from datetime import UTC
-
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 # --- the message's content ----------------------------------------------------------------
@@ -1618,7 +1612,7 @@ def request_contact(
         "case": case_reference,
         "channel": row.channel,
         "status": row.status,
-        "next_attempt_at": _aware(row.next_attempt_at).isoformat() if row.next_attempt_at else None,
+        "next_attempt_at": as_utc(row.next_attempt_at).isoformat() if row.next_attempt_at else None,
         "decision": {"outcome": last.outcome, "rule": last.rule, "reason": last.reason}
         if last
         else None,
@@ -1847,7 +1841,7 @@ def list_messages(
                 .order_by(ContactDecision.id)
             ):
                 decisions[d.message_id].append(
-                    {"outcome": d.outcome, "rule": d.rule, "at": _aware(d.decided_at).isoformat()}
+                    {"outcome": d.outcome, "rule": d.rule, "at": as_utc(d.decided_at).isoformat()}
                 )
         refs = _references(conn, rows)
     return [
@@ -1859,8 +1853,8 @@ def list_messages(
             "status": r.status,
             "attempts": r.attempts,
             "cases": [refs.get(c, str(c)) for c in r.case_ids],
-            "sent_at": _aware(r.sent_at).isoformat() if r.sent_at else None,
-            "next_attempt_at": _aware(r.next_attempt_at).isoformat() if r.next_attempt_at else None,
+            "sent_at": as_utc(r.sent_at).isoformat() if r.sent_at else None,
+            "next_attempt_at": as_utc(r.next_attempt_at).isoformat() if r.next_attempt_at else None,
             "b1": r.b1,
             "fallback_of": r.fallback_of,
             "error": r.error,
@@ -1900,7 +1894,7 @@ def call_tasks(engine: Engine, *, open_only: bool = True, limit: int = 100) -> l
     return [
         {
             "task": r.id,
-            "due_at": _aware(r.due_at).isoformat(),
+            "due_at": as_utc(r.due_at).isoformat(),
             "cases": [refs.get(c, str(c)) for c in r.case_ids],
             "status": r.status,
             "outcome": r.outcome,

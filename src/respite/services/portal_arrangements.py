@@ -668,11 +668,10 @@ def plan_page(engine: Engine, person_id: int, *, on: date, payday: int | None) -
     """The person's running or proposed plans; without one, the offer for all open cases."""
     live = _live_plans(engine, person_id)
     with engine.connect() as conn:
-        anchor = _anchor_reference(conn, person_id)
+        # With a plan running there is nothing to offer: no anchor, no offer to compute.
+        anchor = None if live else _anchor_reference(conn, person_id)
         has_statement = _latest_statement(conn, person_id) is not None
-    offer = None
-    if not live and anchor is not None:
-        offer = _offer(engine, anchor, on=on, payday=payday)
+    offer = None if anchor is None else _offer(engine, anchor, on=on, payday=payday)
     return PlanPage(live, offer, has_statement)
 
 

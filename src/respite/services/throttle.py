@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from respite.adapters.clock import as_utc
 from respite.adapters.db.models import LoginThrottle
 
 __all__ = ["Policy", "clear", "locked", "record_failure"]
@@ -28,10 +29,7 @@ class Policy:
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    # SQLite returns naive datetimes for timezone-aware columns; they were stored as UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+    return None if value is None else as_utc(value)
 
 
 def locked(conn: Connection, keys: Sequence[str], now: datetime) -> datetime | None:

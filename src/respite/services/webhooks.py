@@ -43,6 +43,7 @@ from sqlalchemy import Connection, Engine, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from respite.adapters.clock import as_utc
 from respite.adapters.crypto import open_sealed, seal
 from respite.adapters.db.models import Case, Event, WebhookDelivery, WebhookEndpoint
 from respite.errors import ValidationError
@@ -51,7 +52,6 @@ from respite.services.creditor_api import (
     NotFound,
     creditor_visible,
     public_event,
-    utc,
 )
 
 __all__ = [
@@ -158,7 +158,7 @@ def _endpoint_out(row: Any) -> dict[str, Any]:
         "url": row.url,
         "event_kinds": list(row.event_kinds or []),
         "active": bool(row.active),
-        "created_at": utc(row.created_at),
+        "created_at": as_utc(row.created_at),
     }
 
 
@@ -243,7 +243,11 @@ def enqueue(conn: Connection, *, now: datetime) -> int:
             .join(WebhookDelivery, WebhookDelivery.event_id == Event.id)
             .where(WebhookDelivery.endpoint_id == ep.id)
         ).scalar()
-        since = ep.created_at if newest is None else max(utc(ep.created_at), utc(newest) - LOOKBACK)
+        since = (
+            ep.created_at
+            if newest is None
+            else max(as_utc(ep.created_at), as_utc(newest) - LOOKBACK)
+        )
         query = (
             select(
                 Event.id,
@@ -297,7 +301,7 @@ def _payload(e: Any) -> dict[str, Any]:
         e.reference,
         e.kind,
         e.business_date,
-        utc(e.recorded_at),
+        as_utc(e.recorded_at),
         e.actor,
         e.reason,
         e.before,

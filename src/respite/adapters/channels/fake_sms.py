@@ -16,10 +16,11 @@ import re
 import threading
 import time
 from collections.abc import Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from respite.adapters.loopback import LoopbackServer
 
 __all__ = ["FakeSmsProvider"]
 
@@ -28,11 +29,13 @@ _MESSAGE_PATH = re.compile(r"^/v1/messages/([A-Za-z0-9_\-]+)$")
 _MAX_BODY = 64 * 1024
 
 
-class FakeSmsProvider:
+class FakeSmsProvider(LoopbackServer):
     """``deliver_after_polls``: a message reports ``accepted`` for that many status polls,
     then ``delivered`` (0: delivered on the first poll). ``fail_next``: the next N POSTs
     answer 503 (an attribute; set it again at any time). ``delay``: seconds to wait before
     every answer."""
+
+    label = "the fake SMS provider"
 
     def __init__(
         self,
@@ -47,8 +50,7 @@ class FakeSmsProvider:
         delay: float = 0.0,
         log_path: Path | str | None = None,
     ) -> None:
-        self.host = host
-        self._port = port
+        super().__init__(host, port)
         self.api_key = api_key
         self.deliver_after_polls = deliver_after_polls
         self.invalid_numbers = set(invalid_numbers)
@@ -60,52 +62,11 @@ class FakeSmsProvider:
         self._lock = threading.Lock()
         self._messages: dict[str, dict[str, Any]] = {}
         self._by_key: dict[str, str] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    def start(self) -> FakeSmsProvider:
-        if self._server is not None:
-            raise RuntimeError("the fake SMS provider is already running")
-        server = ThreadingHTTPServer((self.host, self._port), _handler_for(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeSmsProvider:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the fake SMS provider is not running")
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     @property
     def messages(self) -> list[dict[str, Any]]:

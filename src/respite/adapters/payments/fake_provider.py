@@ -24,13 +24,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from respite.adapters.loopback import LoopbackServer
 from respite.adapters.payments.base import SIGNATURE_HEADER, signature_header
 
 __all__ = ["DEFAULT_SECRET", "FakePaymentProvider"]
@@ -48,12 +48,14 @@ def _is_http_url(value: object) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-class FakePaymentProvider:
+class FakePaymentProvider(LoopbackServer):
     """``webhook_secret`` signs the webhooks (the portal's ``payment_webhook_secret``);
     ``api_key``, when set, must come as a bearer token; ``now`` gives the signing time (a
     test with a fixed clock passes the same clock here)."""
 
     name = "fake"
+
+    label = "the fake payment provider"
 
     def __init__(
         self,
@@ -68,8 +70,7 @@ class FakePaymentProvider:
     ) -> None:
         if not webhook_secret:
             raise ValueError("the fake provider needs a webhook secret")
-        self.host = host
-        self._port = port
+        super().__init__(host, port)
         self.webhook_secret = webhook_secret
         self.api_key = api_key
         self._now = now or (lambda: datetime.now(UTC))
@@ -79,52 +80,11 @@ class FakePaymentProvider:
         self._checkouts: dict[str, dict[str, Any]] = {}
         self._by_key: dict[str, str] = {}
         self._deliveries: list[dict[str, Any]] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    def start(self) -> FakePaymentProvider:
-        if self._server is not None:
-            raise RuntimeError("the fake payment provider is already running")
-        server = ThreadingHTTPServer((self.host, self._port), _handler_for(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakePaymentProvider:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the fake payment provider is not running")
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     # -- what tests look at ---------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from respite.adapters.db.models import User
 from respite.entrypoints.web import deps, sessions
 from respite.services.authority import Actor, Permission, require
 
-__all__ = ["ConsoleUser", "console_user", "current_user", "english", "need", "safe_next"]
+__all__ = ["ConsoleUser", "console_user", "current_user", "need", "safe_next"]
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,6 @@ class ConsoleUser:
     creditor_id: int | None
     actor: Actor
     session_token: str
-
-
-def english(request: Request) -> None:
-    """The console speaks English (its users are the agency's staff): fix the language
-    before anything renders, error pages included."""
-    request.state.language = "en"
 
 
 def safe_next(value: str | None) -> str:

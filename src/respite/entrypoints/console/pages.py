@@ -3,7 +3,7 @@ and the small parsers the forms share."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from respite.adapters.clock import as_utc
 from respite.domain.money import Currency, Money, parse_amount
 from respite.entrypoints.console.auth import ConsoleUser
 from respite.entrypoints.web.templating import render
@@ -68,8 +69,7 @@ def when(value: datetime | None) -> str:
     """A moment in the agency's time zone, to the minute."""
     if value is None:
         return ""
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return aware.astimezone(AGENCY_ZONE).strftime("%Y-%m-%d %H:%M")
+    return as_utc(value).astimezone(AGENCY_ZONE).strftime("%Y-%m-%d %H:%M")
 
 
 def money(cents: int, currency: str) -> str:

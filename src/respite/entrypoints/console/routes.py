@@ -10,9 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from respite.entrypoints.console import login, oversight, work
-from respite.entrypoints.console.auth import english
 from respite.entrypoints.web.security import csrf_protect
 
-router = APIRouter(dependencies=[Depends(english), Depends(csrf_protect)], include_in_schema=False)
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 for module in (login, work, oversight):
     router.include_router(module.router)

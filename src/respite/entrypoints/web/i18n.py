@@ -10,7 +10,7 @@ missing in what we ship.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -112,6 +112,3 @@ def _accept(header: str) -> Iterable[str]:
                 quality = 0.0
         weighted.append((-quality, index, lang.split("-")[0].lower()))
     return [lang for _, _, lang in sorted(weighted)]
-
-
-Gettext = Callable[..., str]

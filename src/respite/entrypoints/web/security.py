@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from http.cookies import SimpleCookie
 
 from fastapi import HTTPException, Request
 from starlette.datastructures import MutableHeaders
+from starlette.requests import cookie_parser
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,15 +26,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
+    # Starlette's own parser: the same reading of the header as ``request.cookies``.
     for key, value in scope.get("headers", []):
-        if key == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:  # noqa: S112 - a malformed cookie header is ignored, not fatal
-                continue
-            if name in jar:
-                return jar[name].value
+        if key == b"cookie" and (found := cookie_parser(value.decode("latin-1")).get(name)):
+            return found
     return None
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from starlette.requests import Request
 from starlette.responses import Response
 
+from respite.adapters.clock import as_utc
 from respite.adapters.db.models import Case, WebSession
 
 __all__ = [
@@ -34,10 +35,6 @@ ABSOLUTE = timedelta(hours=12)
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def create(
@@ -87,11 +84,11 @@ def load(
     row = conn.execute(_LOAD, {"token_hash": _hash(token), "kind": kind}).first()
     if row is None:
         return None
-    if _aware(row.expires_at) <= now or _aware(row.created_at) + ABSOLUTE <= now:
+    if as_utc(row.expires_at) <= now or as_utc(row.created_at) + ABSOLUTE <= now:
         conn.execute(delete(WebSession).where(WebSession.id == row.id))
         return None
     # Writing on every request would serialise reads on SQLite; a minute's slack is enough.
-    if now - _aware(row.last_seen_at) > timedelta(minutes=1):
+    if now - as_utc(row.last_seen_at) > timedelta(minutes=1):
         conn.execute(
             update(WebSession)
             .where(WebSession.id == row.id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -40,7 +40,6 @@ class WebSettings:
     # Signs login links (the QR on a letter): a link cannot be made up or altered.
     link_secret: str = "demo-link-secret-change-me"  # noqa: S105 - demo default
     default_language: str = "nl"
-    extra_form_origins: tuple[str, ...] = field(default=())
 
     @classmethod
     def from_env(cls) -> WebSettings:
@@ -72,4 +71,4 @@ class WebSettings:
     def form_origins(self) -> tuple[str, ...]:
         """Origins a form may post or redirect to besides our own (the payment provider)."""
         parts = urlsplit(self.payment_provider_url)
-        return (f"{parts.scheme}://{parts.netloc}", *self.extra_form_origins)
+        return (f"{parts.scheme}://{parts.netloc}",)
