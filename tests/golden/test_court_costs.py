@@ -95,6 +95,37 @@ def test_the_2023_bailiff_tariffs_of_stb_2023_63() -> None:
     assert "Stb. 2023, 63" in source
 
 
+def test_2022_and_early_2023_bailiff_tariffs() -> None:
+    # 2022: schuldinfo.nl as in shared/RULES.md 1e (summons 103.33, service 114.01,
+    # attachment of periodic payments 154.14). Until 28-2-2023: the amounts Stb. 2023, 63
+    # replaced (104.02, 114.77, 155.16); from 1-3-2023 its new ones.
+    from respite.domain.court_costs import bailiff_tariffs
+
+    expected = [
+        (date(2022, 1, 1), ("103.33", "114.01", "154.14"), "schuldinfo.nl"),
+        (date(2022, 12, 31), ("103.33", "114.01", "154.14"), "schuldinfo.nl"),
+        (date(2023, 1, 1), ("104.02", "114.77", "155.16"), "Stb. 2023, 63"),
+        (date(2023, 2, 28), ("104.02", "114.77", "155.16"), "Stb. 2023, 63"),
+        (date(2023, 3, 1), ("106.73", "116.20", "157.17"), "Stb. 2023, 63"),
+    ]
+    for on, amounts, cited in expected:
+        tariffs, source = bailiff_tariffs(NL, on)
+        got = (tariffs.summons, tariffs.service_of_judgment, tariffs.wage_garnishment)
+        assert got == tuple(Decimal(a) for a in amounts), on
+        assert cited in source, on
+
+
+def test_a_company_suing_for_600_in_2022_pays_the_2022_fee_and_summons() -> None:
+    # 2022 kanton table (weersinkincasso.nl): legal claimant, EUR 500-1,500 band = EUR 322;
+    # summons (BTAG 2022) EUR 103.33.
+    costs = court_costs(NL, Money.of("600.00"), Claimant.LEGAL, date(2022, 9, 1))
+    assert costs.court_fee.amount == Money.of("322.00")
+    assert costs.summons.amount == Money.of("103.33")
+    assert costs.total_upfront == Money.of("425.33")
+    assert costs.wage_garnishment is not None
+    assert costs.wage_garnishment.amount == Money.of("154.14")
+
+
 def test_every_figure_names_its_source() -> None:
     costs = court_costs(NL, Money.of("600.00"), Claimant.LEGAL, date(2024, 5, 1))
     sources = costs.as_dict()["sources"]
