@@ -157,3 +157,46 @@ def test_debt_free_days_of_a_period_are_those_of_its_two_parts(
     second = debt_free_days(spans, b + timedelta(days=1), c)
     assert debt_free_days(spans, a, c) == first | second
     assert not first & second
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=5),
+            st.integers(min_value=0, max_value=60),
+            st.one_of(st.none(), st.integers(min_value=0, max_value=60)),
+            st.sampled_from(["paid", "settled", "written_off", "recalled"]),
+        ),
+        max_size=10,
+    )
+)
+def test_debt_free_days_equal_the_definition_checked_day_by_day(
+    raw: list[tuple[int, int, int | None, str]],
+) -> None:
+    """The definition, read literally for every day and person (people with one dossier
+    take a shortcut in the code; this catches it disagreeing with the rest)."""
+    a = date(2025, 1, 1)
+    c = a + timedelta(days=45)
+    spans = [
+        CaseSpan(
+            who,
+            a + timedelta(days=o - 10),
+            None if d is None else a + timedelta(days=max(o, d) - 10),
+            None if d is None else reason,
+        )
+        for who, o, d, reason in raw
+    ]
+    expected = set()
+    for offset in range((c - a).days + 1):
+        day = a + timedelta(days=offset)
+        for who in {s.person for s in spans}:
+            mine = [s for s in spans if s.person == who]
+            closes_today = any(
+                s.closed_on == day and s.close_reason in ("paid", "settled") for s in mine
+            )
+            all_closed = all(
+                s.closed_on is not None and s.closed_on <= day for s in mine if s.opened_on <= day
+            )
+            if closes_today and all_closed:
+                expected.add((who, day))
+    assert debt_free_days(spans, a, c) == expected

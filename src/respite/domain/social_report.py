@@ -632,6 +632,15 @@ def debt_free_days(
         by_person[span.person].append(span)
     out: set[tuple[int, date]] = set()
     for person, cases in by_person.items():
+        if len(cases) == 1:  # most people: their one dossier's close is the day, if any
+            (only,) = cases
+            if (
+                only.closed_on is not None
+                and only.close_reason in DEBT_FREE_REASONS
+                and period_from <= only.closed_on <= period_to
+            ):
+                out.add((person, only.closed_on))
+            continue
         days = {
             c.closed_on
             for c in cases

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
@@ -250,6 +251,9 @@ class Hold(Base):
     placed_by: Mapped[str] = mapped_column(String(100))
 
 
+TIMELINE_JSON = JSON().with_variant(JSONB(), "postgresql")
+
+
 class Event(Base):
     """The case timeline: who, when, what, why. Append-only (database triggers)."""
 
@@ -266,8 +270,10 @@ class Event(Base):
     actor: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text)
-    before: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
-    after: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    # jsonb on PostgreSQL: the social report reads fields of millions of events, and a
+    # json column is parsed again for each read (migration 0008).
+    before: Mapped[dict[str, object]] = mapped_column(TIMELINE_JSON, default=dict)
+    after: Mapped[dict[str, object]] = mapped_column(TIMELINE_JSON, default=dict)
 
 
 class OutboxMessage(Base):
