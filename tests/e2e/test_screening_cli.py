@@ -32,9 +32,23 @@ def test_court_costs_of_the_rules_md_example() -> None:
 
 def test_court_costs_for_a_natural_person_in_2022() -> None:
     # https://www.weersinkincasso.nl/griffierechten-2022/: natural person, EUR 500-1,500:
-    # EUR 214. The 2022 bailiff tariffs are not settled (sources disagree): exit 2.
+    # EUR 214; BTAG 2022 (shared/RULES.md 1e, schuldinfo.nl): summons 103.33, service of
+    # the judgment 114.01, attachment of periodic payments 154.14.
+    r = ok("calc", "court-costs", "--claim", "1000", "--claimant", "natural", "--on", "2022-06-01")
+    assert r["court_fee"] == "214.00"
+    assert r["bailiff"] == {
+        "summons": "103.33",
+        "service_of_judgment": "114.01",
+        "wage_garnishment": "154.14",
+    }
+    assert r["total_upfront"] == "317.33"
+    assert "schuldinfo.nl" in r["sources"]["summons"]
+
+
+def test_a_year_whose_figures_were_not_found_exits_2_naming_the_file() -> None:
+    # The 2025 court fees and bailiff tariffs are not in the table: never last year's.
     proc = run(
-        "calc", "court-costs", "--claim", "1000", "--claimant", "natural", "--on", "2022-06-01"
+        "calc", "court-costs", "--claim", "1000", "--claimant", "natural", "--on", "2025-06-01"
     )
     assert proc.returncode == 2
     assert "court_costs.toml" in proc.stderr
