@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from respite.domain.court_costs import Claimant, court_costs, court_fee
+from respite.domain.court_costs import Claimant, bailiff_tariffs, court_costs, court_fee
 from respite.domain.money import Money
 from respite.errors import RuleCoverageError, ValidationError
 from respite.rules.court_costs import load_court_costs
@@ -70,60 +70,50 @@ def test_the_court_fee_is_the_published_figure(
     assert court_fee(NL, Money.of(claim), claimant, on).amount == Money.of(fee)
 
 
-def test_rules_md_example_a_company_suing_for_600_in_2024() -> None:
-    # RULES.md §1e: griffierecht EUR 328 + dagvaarding (BTAG 2024: EUR 112.37) up front.
-    costs = court_costs(NL, Money.of("600.00"), Claimant.LEGAL, date(2024, 5, 1))
-    assert costs.court_fee.amount == Money.of("328.00")
-    assert costs.summons.amount == Money.of("112.37")
-    assert costs.total_upfront == Money.of("440.37")
+# (claim, claimant, date, court fee, summons, service of the judgment, total up front)
+UPFRONT = [
+    # shared/RULES.md 1e: griffierecht EUR 328 + dagvaarding (BTAG 2024: EUR 112.37).
+    ("600.00", Claimant.LEGAL, date(2024, 5, 1), "328.00", "112.37", "122.34", "440.37"),
+    # 2022 kanton table (weersinkincasso.nl), EUR 500-1,500 band: EUR 322; BTAG 2022.
+    ("600.00", Claimant.LEGAL, date(2022, 9, 1), "322.00", "103.33", "114.01", "425.33"),
+]
+
+
+@pytest.mark.parametrize(("claim", "claimant", "on", "fee", "summons", "service", "total"), UPFRONT)
+def test_the_upfront_costs_of_published_examples(
+    claim: str, claimant: Claimant, on: date, fee: str, summons: str, service: str, total: str
+) -> None:
+    costs = court_costs(NL, Money.of(claim), claimant, on)
+    assert costs.court_fee.amount == Money.of(fee)
+    assert costs.summons.amount == Money.of(summons)
     assert costs.service_of_judgment is not None
-    assert costs.service_of_judgment.amount == Money.of("122.34")
+    assert costs.service_of_judgment.amount == Money.of(service)
+    assert costs.total_upfront == Money.of(total)
 
 
-def test_the_2023_bailiff_tariffs_of_stb_2023_63() -> None:
-    # e-legal.nl "Per 01-03-2023": dagvaarding 106.73, betekening titel 116.20,
-    # beslag onder derden op periodieke betalingen 157.17. 2023 court fees are not known,
-    # so the bailiff table is read on its own.
-    from respite.domain.court_costs import bailiff_tariffs
-
-    tariffs, source = bailiff_tariffs(NL, date(2023, 6, 1))
-    assert (tariffs.summons, tariffs.service_of_judgment, tariffs.wage_garnishment) == (
-        Decimal("106.73"),
-        Decimal("116.20"),
-        Decimal("157.17"),
-    )
-    assert "Stb. 2023, 63" in source
-
-
-def test_2022_and_early_2023_bailiff_tariffs() -> None:
-    # 2022: schuldinfo.nl as in shared/RULES.md 1e (summons 103.33, service 114.01,
-    # attachment of periodic payments 154.14). Until 28-2-2023: the amounts Stb. 2023, 63
-    # replaced (104.02, 114.77, 155.16); from 1-3-2023 its new ones.
-    from respite.domain.court_costs import bailiff_tariffs
-
-    expected = [
-        (date(2022, 1, 1), ("103.33", "114.01", "154.14"), "schuldinfo.nl"),
-        (date(2022, 12, 31), ("103.33", "114.01", "154.14"), "schuldinfo.nl"),
-        (date(2023, 1, 1), ("104.02", "114.77", "155.16"), "Stb. 2023, 63"),
-        (date(2023, 2, 28), ("104.02", "114.77", "155.16"), "Stb. 2023, 63"),
-        (date(2023, 3, 1), ("106.73", "116.20", "157.17"), "Stb. 2023, 63"),
-    ]
-    for on, amounts, cited in expected:
-        tariffs, source = bailiff_tariffs(NL, on)
-        got = (tariffs.summons, tariffs.service_of_judgment, tariffs.wage_garnishment)
-        assert got == tuple(Decimal(a) for a in amounts), on
-        assert cited in source, on
+# (from, summons, service of the judgment, attachment of periodic payments, cited)
+BAILIFF = [
+    # 2022: schuldinfo.nl, as in shared/RULES.md 1e.
+    (date(2022, 1, 1), "103.33", "114.01", "154.14", "schuldinfo.nl"),
+    (date(2022, 12, 31), "103.33", "114.01", "154.14", "schuldinfo.nl"),
+    # Until 28-2-2023: the amounts Stb. 2023, 63 replaced.
+    (date(2023, 1, 1), "104.02", "114.77", "155.16", "Stb. 2023, 63"),
+    (date(2023, 2, 28), "104.02", "114.77", "155.16", "Stb. 2023, 63"),
+    # From 1-3-2023 (e-legal.nl "Per 01-03-2023": 106.73, 116.20, 157.17).
+    (date(2023, 3, 1), "106.73", "116.20", "157.17", "Stb. 2023, 63"),
+    (date(2023, 6, 1), "106.73", "116.20", "157.17", "Stb. 2023, 63"),
+]
 
 
-def test_a_company_suing_for_600_in_2022_pays_the_2022_fee_and_summons() -> None:
-    # 2022 kanton table (weersinkincasso.nl): legal claimant, EUR 500-1,500 band = EUR 322;
-    # summons (BTAG 2022) EUR 103.33.
-    costs = court_costs(NL, Money.of("600.00"), Claimant.LEGAL, date(2022, 9, 1))
-    assert costs.court_fee.amount == Money.of("322.00")
-    assert costs.summons.amount == Money.of("103.33")
-    assert costs.total_upfront == Money.of("425.33")
-    assert costs.wage_garnishment is not None
-    assert costs.wage_garnishment.amount == Money.of("154.14")
+@pytest.mark.parametrize(("on", "summons", "service", "attachment", "cited"), BAILIFF)
+def test_the_bailiff_tariffs_of_each_period(
+    on: date, summons: str, service: str, attachment: str, cited: str
+) -> None:
+    # Read on their own: the 2023 court fees are not known.
+    tariffs, source = bailiff_tariffs(NL, on)
+    got = (tariffs.summons, tariffs.service_of_judgment, tariffs.wage_garnishment)
+    assert got == (Decimal(summons), Decimal(service), Decimal(attachment))
+    assert cited in source
 
 
 def test_every_figure_names_its_source() -> None:

@@ -125,18 +125,19 @@ def test_closing_the_last_open_case_as_written_off_does_not_count_an_earlier_pay
     assert debt_free_days(spans, date(2025, 1, 1), date(2025, 3, 31)) == set()
 
 
-@given(
-    st.lists(
-        st.tuples(
-            st.integers(min_value=1, max_value=4),
-            st.integers(min_value=0, max_value=80),
-            st.one_of(st.none(), st.integers(min_value=0, max_value=80)),
-            st.sampled_from(["paid", "settled", "written_off"]),
-        ),
-        max_size=12,
+# (person, opened day, closed day or None, close reason), days counted from 1 January 2025
+RAW_SPANS = st.lists(
+    st.tuples(
+        st.integers(min_value=1, max_value=5),
+        st.integers(min_value=0, max_value=80),
+        st.one_of(st.none(), st.integers(min_value=0, max_value=80)),
+        st.sampled_from(["paid", "settled", "written_off", "recalled"]),
     ),
-    st.integers(min_value=0, max_value=89),
+    max_size=12,
 )
+
+
+@given(RAW_SPANS, st.integers(min_value=0, max_value=89))
 def test_debt_free_days_of_a_period_are_those_of_its_two_parts(
     raw: list[tuple[int, int, int | None, str]], split: int
 ) -> None:
@@ -159,17 +160,7 @@ def test_debt_free_days_of_a_period_are_those_of_its_two_parts(
     assert not first & second
 
 
-@given(
-    st.lists(
-        st.tuples(
-            st.integers(min_value=1, max_value=5),
-            st.integers(min_value=0, max_value=60),
-            st.one_of(st.none(), st.integers(min_value=0, max_value=60)),
-            st.sampled_from(["paid", "settled", "written_off", "recalled"]),
-        ),
-        max_size=10,
-    )
-)
+@given(RAW_SPANS)
 def test_debt_free_days_equal_the_definition_checked_day_by_day(
     raw: list[tuple[int, int, int | None, str]],
 ) -> None:
