@@ -227,7 +227,11 @@ def _bar_chart(
     label_w = 120
     top = max((v for _, v, _ in bars), default=Decimal(0))
     scale = maximum if maximum is not None else top
-    plot = width - label_w - 70
+    # Room after the longest bar for the longest end text (DejaVu Sans at 11 px: at most
+    # 7 px a digit, 6.6 px a character on average over such texts), so that
+    # "100.0%  (7 of 7)" next to a full bar stays inside the chart.
+    text_room = max(40, int(max((len(t) for _, _, t in bars), default=0) * 6.6) + 10)
+    plot = width - label_w - text_room
     height = row * len(bars) + 8
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
