@@ -262,8 +262,6 @@ def _reading(engine: Engine) -> Iterator[Connection]:
         if conn.dialect.name == "postgresql":
             for name, value in POSTGRESQL_READING.items():
                 conn.exec_driver_sql(f"SET LOCAL {name} = '{value}'")
-            yield conn
-            return
         if conn.dialect.name != "sqlite":
             yield conn
             return

@@ -26,18 +26,18 @@ depends_on = None
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    op.execute(
-        "ALTER TABLE events ALTER COLUMN before TYPE jsonb USING before::jsonb, "
-        "ALTER COLUMN after TYPE jsonb USING after::jsonb"
-    )
+    _retype("jsonb")
 
 
 def downgrade() -> None:
+    _retype("json")
+
+
+def _retype(json_type: str) -> None:
+    """``before`` and ``after`` of ``events`` as ``json_type``, on PostgreSQL only."""
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(
-        "ALTER TABLE events ALTER COLUMN before TYPE json USING before::json, "
-        "ALTER COLUMN after TYPE json USING after::json"
+        f"ALTER TABLE events ALTER COLUMN before TYPE {json_type} USING before::{json_type}, "
+        f"ALTER COLUMN after TYPE {json_type} USING after::{json_type}"
     )
